@@ -1,0 +1,75 @@
+"""Resolve a target string ('file.py:attr', 'module:attr', short alias) to an Implementation."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from pe_spec.contract import Implementation
+
+# Short names for implementations bundled with pe-spec: 'examples:rope_half_cached'.
+ALIASES: dict[str, str] = {"examples": "pe_spec.examples"}
+
+
+class LoadError(Exception):
+    """A target that cannot be loaded; its message is one line meant for the user."""
+
+
+def load(target: str) -> Implementation:
+    if ":" not in target:
+        raise LoadError(f"target {target!r} must look like 'path/to/file.py:name' or 'package.module:name'")
+    where, _, attr = target.rpartition(":")
+    if not where or not attr:
+        raise LoadError(f"target {target!r} must look like 'path/to/file.py:name' or 'package.module:name'")
+    module = _load_file(where) if where.endswith(".py") or os.sep in where else _load_module(ALIASES.get(where, where))
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            names = sorted(n for n in vars(module) if isinstance(getattr(module, n), Implementation))
+            hint = f"; implementations there: {', '.join(names)}" if names else "; it defines no implementation"
+            raise LoadError(f"{where} has no attribute {attr!r}{hint}")
+        obj = getattr(obj, part)
+    if not isinstance(obj, Implementation):
+        raise LoadError(f"{target} is a {type(obj).__name__}, not an implementation: decorate its factory "
+                        f"with @rope.implementation(layout=...)")
+    return obj
+
+
+def _load_file(path: str):
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise LoadError(f"no such file: {path}")
+    name = f"pe_target_{p.stem}"
+    spec = importlib.util.spec_from_file_location(name, p)
+    if spec is None or spec.loader is None:
+        raise LoadError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(p.resolve().parent))   # let the file import its siblings
+    try:
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        raise LoadError(f"syntax error in {path}, line {e.lineno}: {e.msg}") from None
+    except Exception as e:  # the user's module raised on import
+        raise LoadError(f"importing {path} raised {type(e).__name__}: {e}") from None
+    finally:
+        sys.path.remove(str(p.resolve().parent))
+    return module
+
+
+def _load_module(name: str):
+    sys.path.insert(0, os.getcwd())  # 'my_kernel:fn' should work from the current directory
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name and name.startswith(e.name):
+            raise LoadError(f"no module named {name!r}") from None
+        raise LoadError(f"importing {name} raised ModuleNotFoundError: {e}") from None
+    except SyntaxError as e:
+        raise LoadError(f"syntax error in module {name}, {e.filename} line {e.lineno}: {e.msg}") from None
+    except Exception as e:
+        raise LoadError(f"importing {name} raised {type(e).__name__}: {e}") from None
+    finally:
+        sys.path.pop(0)

@@ -1,0 +1,62 @@
+"""Per-test measurements shared by the property tests, the pytest plugin and the reports.
+
+Property checks call ``record_ratio`` with observed/allowed error; the plugin sets which test
+is running. Kept dependency-free so the plugin stays light.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TestMeasure:
+    worst_ratio: float = 0.0
+    worst_detail: str = ""
+    examples: int = 0
+    unsupported_configs: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+MEASURES: dict[str, TestMeasure] = {}
+_current: list[str] = []
+
+
+def begin(nodeid: str) -> None:
+    _current[:] = [nodeid]
+    MEASURES[nodeid] = TestMeasure()
+
+
+def current() -> TestMeasure:
+    if not _current:  # a property called outside pytest (repro, tests): a throwaway measure
+        return MEASURES.setdefault("<direct>", TestMeasure())
+    return MEASURES[_current[0]]
+
+
+def record_ratio(ratio: float, detail: str = "") -> None:
+    m = current()
+    m.examples += 1
+    if math.isnan(ratio) or ratio > m.worst_ratio:
+        if not (m.worst_ratio != m.worst_ratio):  # keep the first NaN
+            m.worst_ratio, m.worst_detail = ratio, detail
+
+
+def record_unsupported() -> None:
+    current().unsupported_configs += 1
+
+
+def note(text: str) -> None:
+    m = current()
+    if text not in m.notes:
+        m.notes.append(text)
+
+# The target string the user passed (for reproduction commands); set by the plugin and CLI.
+TARGET: str = ""
+
+
+class ClauseViolation(AssertionError):
+    """A property does not hold for the implementation; the message is the report the user reads."""
+
+    def __init__(self, clause_id: str, message: str) -> None:
+        super().__init__(message)
+        self.clause_id = clause_id

@@ -1,0 +1,123 @@
+"""The RoPE plug-in contract: Config, the implementation decorator, the function under test.
+
+    @rope.implementation(layout="half", dtypes=("float32", "bfloat16"))
+    def my_rope(cfg: rope.Config):
+        return lambda x, positions: ...   # x[..., seq, head_dim], positions int64[seq] -> like x
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from pe_spec.contract import ContractError, Implementation, Unsupported, make_decorator
+from pe_spec.conventions import check_layout, check_rotary_dim
+from pe_spec.dtypes import check_name
+
+__all__ = ["Config", "implementation", "Implementation", "Unsupported", "SCALINGS"]
+
+SCALINGS: tuple[str, ...] = ("none",)   # context-extension scalings arrive with their own issue
+
+
+@dataclass(frozen=True)
+class Config:
+    """One RoPE configuration, handed to the factory.
+
+    head_dim: channels per head; rotary_dim: the leading channels that are rotated (even,
+    <= head_dim; the rest pass through); base: theta_i = base**(-2i/rotary_dim);
+    max_position: positions the kernel must serve are 0..max_position-1 (size a cache by it);
+    scaling: context-extension scaling ("none").
+    """
+
+    head_dim: int
+    rotary_dim: int
+    base: float = 10000.0
+    max_position: int = 4096
+    scaling: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.head_dim <= 0:
+            raise ValueError(f"head_dim must be positive, got {self.head_dim}")
+        check_rotary_dim(self.rotary_dim)
+        if self.rotary_dim > self.head_dim:
+            raise ValueError(f"rotary_dim {self.rotary_dim} exceeds head_dim {self.head_dim}")
+        if not self.base > 1:
+            raise ValueError(f"base must be > 1, got {self.base}")
+        if self.max_position < 1:
+            raise ValueError(f"max_position must be >= 1, got {self.max_position}")
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"unknown scaling {self.scaling!r}; spec supports {SCALINGS}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"head_dim": self.head_dim, "rotary_dim": self.rotary_dim, "base": self.base,
+                "max_position": self.max_position, "scaling": self.scaling}
+
+
+_ALLOWED = {"layout", "dtypes", "head_dims", "rotary_dims", "bases", "devices", "max_position",
+            "scalings", "name", "autograd", "compile"}
+
+
+def _validate(d: dict) -> dict:
+    unknown = set(d) - _ALLOWED
+    if unknown:
+        raise ContractError(f"rope.implementation: unknown declaration(s) {sorted(unknown)}; "
+                            f"allowed: {sorted(_ALLOWED)}")
+    if "layout" not in d:
+        raise ContractError("rope.implementation needs layout='interleaved' or layout='half'")
+    try:
+        check_layout(d["layout"])
+    except ValueError as e:
+        raise ContractError(f"rope.implementation: {e}") from None
+    for key, check in (("dtypes", check_name), ("scalings", _check_scaling)):
+        if key in d:
+            d[key] = tuple(d[key]) if not isinstance(d[key], str) else (d[key],)
+            for v in d[key]:
+                try:
+                    check(v)
+                except ValueError as e:
+                    raise ContractError(f"rope.implementation: {e}") from None
+    for key in ("head_dims", "bases", "devices"):
+        if key in d and not isinstance(d[key], (list, tuple)):
+            d[key] = (d[key],)
+        if key in d:
+            d[key] = tuple(d[key])
+    if "rotary_dims" in d:
+        d["rotary_dims"] = _normalize_rotary_dims(d["rotary_dims"])
+    if "max_position" in d and (not isinstance(d["max_position"], int) or d["max_position"] < 1):
+        raise ContractError(f"rope.implementation: max_position must be a positive int, got {d['max_position']!r}")
+    return d
+
+
+def _check_scaling(s: str) -> None:
+    if s not in SCALINGS:
+        raise ValueError(f"unknown scaling {s!r}; spec supports {SCALINGS}")
+
+
+def _normalize_rotary_dims(v: Any) -> tuple:
+    """Ints are absolute rotary dims; floats in (0, 1] are fractions of head_dim; 'full' = 1.0."""
+    items: Sequence = (v,) if isinstance(v, (int, float, str)) else tuple(v)
+    out = []
+    for item in items:
+        if item == "full":
+            item = 1.0
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise ContractError(f"rope.implementation: rotary_dims entries must be ints, fractions or 'full', got {item!r}")
+        if isinstance(item, float) and not 0 < item <= 1:
+            raise ContractError(f"rope.implementation: rotary fraction must be in (0, 1], got {item}")
+        out.append(item)
+    return tuple(out)
+
+
+def rotary_dims_for(impl: Implementation, head_dim: int) -> list[int]:
+    """The rotary dims the kernel supports for head_dim (all even dims if undeclared)."""
+    declared = impl.get("rotary_dims")
+    if declared is None:
+        return list(range(2, head_dim + 1, 2))
+    dims = []
+    for item in declared:
+        r = int(round(item * head_dim)) if isinstance(item, float) else item
+        if 0 < r <= head_dim and r % 2 == 0:
+            dims.append(r)
+    return sorted(set(dims))
+
+
+implementation: Callable[..., Callable[[Callable], Implementation]] = make_decorator("rope", _validate)

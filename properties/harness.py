@@ -1,0 +1,160 @@
+"""How a property test is declared, run and reported (uniform failure messages).
+
+A property is a check function registered under a check id (its clause ID, or CLAUSE#variant).
+``property_test`` turns it into a pytest test (clause marker, one test per dtype, hypothesis
+drawing the example) and keeps it in CHECKS so ``pe-spec repro`` can replay one example.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from hypothesis import given, reject
+from hypothesis import strategies as st
+
+from pe_spec import clauses, outcomes
+from pe_spec.contract import Implementation, Unsupported
+from pe_spec.outcomes import ClauseViolation
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One drawn example, JSON-serialisable so a failure can be replayed from one command line.
+
+    x is regenerated from ``seed`` (many vectors per example at no drawing cost); ``extra``
+    holds what a particular check draws beyond the common fields (a shift, a second seed, ...).
+    """
+
+    config: dict
+    dtype: str
+    lead: tuple[int, ...]
+    positions: tuple[int, ...]
+    seed: int
+    device: str = "cpu"
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Example":
+        d = json.loads(text)
+        d["lead"], d["positions"] = tuple(d["lead"]), tuple(d["positions"])
+        return cls(**d)
+
+    def describe(self) -> str:
+        cfg = " ".join(f"{k}={v}" for k, v in self.config.items())
+        shape = [*self.lead, len(self.positions), self.config.get("head_dim", "?")]
+        pos = list(self.positions)
+        extra = "".join(f" {k}={v}" for k, v in self.extra.items())
+        return f"config({cfg}) dtype={self.dtype} device={self.device} x.shape={shape} positions={pos}{extra}"
+
+
+@dataclass(frozen=True)
+class Check:
+    check_id: str
+    clause_id: str
+    fn: Callable[[Any], None]
+    case_type: type
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def reproduce_command(check_id: str, ex: Example) -> str:
+    target = outcomes.TARGET or "<target>"
+    return f"pe-spec repro {shlex.quote(target)} {check_id} {shlex.quote(ex.to_json())}"
+
+
+def fail(check_id: str, ex: Example, what: str, *, observed: float | None = None,
+         allowed: float | None = None, where: str = "") -> None:
+    """Raise the uniform failure report for check_id on example ex."""
+    clause_id = check_id.split("#", 1)[0]
+    c = clauses.get(clause_id)
+    lines = [f"[{clause_id}] {c.level}: {c.statement}", f"  {what}"]
+    if observed is not None and allowed is not None:
+        ratio = observed / allowed if allowed > 0 else float("inf")
+        lines.append(f"  observed error {observed:.3g} > allowed {allowed:.3g} (ratio {ratio:.3g})"
+                     + (f" at {where}" if where else ""))
+    elif where:
+        lines.append(f"  at {where}")
+    lines.append(f"  counterexample: {ex.describe()}")
+    lines.append(f"  reproduce: {reproduce_command(check_id, ex)}")
+    raise ClauseViolation(clause_id, "\n".join(lines))
+
+
+def measure(check_id: str, ex: Example, observed: np.ndarray, allowed: np.ndarray, what: str,
+            locate: Callable[[tuple], str]) -> None:
+    """Compare an array of observed errors with its allowance; record the worst ratio; fail if > 1."""
+    observed = np.asarray(observed, dtype=np.float64)
+    allowed = np.broadcast_to(np.asarray(allowed, dtype=np.float64), observed.shape)
+    if observed.size == 0:
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(allowed > 0, observed / allowed, np.where(observed > 0, np.inf, 0.0))
+    ratio = np.where(np.isnan(observed), np.inf, ratio)
+    idx = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    worst = float(ratio[idx])
+    outcomes.record_ratio(worst, locate(idx))
+    if worst > 1.0:
+        fail(check_id, ex, what, observed=float(observed[idx]), allowed=float(allowed[idx]), where=locate(idx))
+
+
+def property_test(check_id: str, case_type: type, *, examples: Callable[[Implementation, str], Any],
+                  dtypes: tuple[str, ...] = DTYPES,
+                  applies: Callable[[Implementation], str | None] | None = None):
+    """Declare a property check; returns the pytest test that runs it under hypothesis.
+
+    ``applies(impl)`` returns a reason when the clause does not apply to this kernel (it is then
+    reported as not applicable, never as passed).
+    """
+    clause_id = check_id.split("#", 1)[0]
+    clauses.get(clause_id)  # fail at import time on a typo
+
+    def decorate(check: Callable[[Any], None]):
+        if check_id in CHECKS:
+            raise ValueError(f"check id {check_id!r} declared twice")
+        CHECKS[check_id] = Check(check_id, clause_id, check, case_type)
+
+        @pytest.mark.clause(clause_id)
+        @pytest.mark.parametrize("dtype", dtypes)
+        @given(data=st.data())
+        def test(pe_impl: Implementation, dtype: str, data) -> None:
+            require_dtype(pe_impl, dtype)
+            reason = applies(pe_impl) if applies else None
+            if reason:
+                pytest.skip(reason)
+            ex = data.draw(examples(pe_impl, dtype), label="example")
+            run_check(check_id, pe_impl, ex)
+
+        test.__name__ = check.__name__
+        test.__qualname__ = check.__name__
+        test.__doc__ = check.__doc__
+        test.__module__ = check.__module__
+        test.check_id = check_id  # type: ignore[attr-defined]
+        return test
+
+    return decorate
+
+
+def require_dtype(impl: Implementation, dtype: str) -> None:
+    declared = impl.get("dtypes")
+    if declared is not None and dtype not in declared:
+        pytest.skip(f"not applicable: {impl.name} does not declare dtype {dtype}")
+
+
+def run_check(check_id: str, impl: Implementation, ex: Example) -> None:
+    check = CHECKS[check_id]
+    case = check.case_type(impl, ex, check_id)
+    try:
+        case.fn  # build (cached per config) before the check, so Unsupported is not a failure
+    except Unsupported:
+        outcomes.record_unsupported()
+        reject()
+    check.fn(case)

@@ -1,0 +1,111 @@
+"""RopeCase: one drawn example bound to the implementation, with the reference and tolerance
+helpers every RoPE check uses (so each check reads as its property, nothing else)."""
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Callable
+
+import numpy as np
+import torch
+
+from pe_spec import tolerance
+from pe_spec.contract import Implementation, Unsupported
+from pe_spec.dtypes import torch_dtype
+from pe_spec.rope import reference
+from pe_spec.rope.contract import Config
+
+from .harness import Example, fail, measure
+
+
+class RopeCase:
+    def __init__(self, impl: Implementation, ex: Example, check_id: str) -> None:
+        self.impl, self.ex, self.check_id = impl, ex, check_id
+        self.cfg = Config(**ex.config)
+        self.layout: str = impl.declared["layout"]
+        self.dtype = torch_dtype(ex.dtype)
+        self.device = torch.device(ex.device)
+        self.inv_freq = reference.inverse_frequencies(self.cfg.rotary_dim, self.cfg.base)
+
+    # ---- building and calling the kernel ----
+    @cached_property
+    def fn(self) -> Callable:
+        return self.build()
+
+    def build(self, *, fresh: bool = False) -> Callable:
+        try:
+            return self.impl.factory(self.cfg) if fresh else self.impl.build(self.cfg)
+        except Unsupported:
+            raise
+        except Exception as e:
+            self.fail(f"the factory raised {type(e).__name__}: {e}")
+
+    def call(self, x: torch.Tensor, positions: torch.Tensor, fn: Callable | None = None) -> torch.Tensor:
+        """Run the kernel; anything but a tensor shaped like x is a failure of the clause at hand."""
+        try:
+            y = (fn or self.fn)(x, positions)
+        except Unsupported:
+            raise
+        except Exception as e:
+            self.fail(f"the kernel raised {type(e).__name__}: {e}")
+        if not isinstance(y, torch.Tensor):
+            self.fail(f"the kernel returned {type(y).__name__}, not a torch.Tensor")
+        if tuple(y.shape) != tuple(x.shape):
+            self.fail(f"the kernel returned shape {tuple(y.shape)} for input shape {tuple(x.shape)}")
+        return y
+
+    # ---- inputs ----
+    @property
+    def positions(self) -> np.ndarray:
+        return np.asarray(self.ex.positions, dtype=np.int64)
+
+    def positions_tensor(self, positions: np.ndarray | None = None) -> torch.Tensor:
+        p = self.positions if positions is None else positions
+        return torch.as_tensor(np.asarray(p, dtype=np.int64), device=self.device)
+
+    def make_x(self, seed: int | None = None, lead: tuple[int, ...] | None = None, seq: int | None = None) -> torch.Tensor:
+        """Standard-normal values drawn in float32 and rounded to the dtype."""
+        rng = np.random.default_rng(self.ex.seed if seed is None else seed)
+        shape = (*(self.ex.lead if lead is None else lead), len(self.ex.positions) if seq is None else seq,
+                 self.cfg.head_dim)
+        x = torch.from_numpy(rng.standard_normal(shape, dtype=np.float32))
+        return x.to(self.dtype).to(self.device)
+
+    # ---- the specification ----
+    def reference(self, x: torch.Tensor, positions: np.ndarray) -> np.ndarray:
+        return reference.apply(to_f64(x), positions, rotary_dim=self.cfg.rotary_dim, base=self.cfg.base,
+                               layout=self.layout)
+
+    def pair_norms(self, v) -> np.ndarray:
+        return reference.pair_norms(to_f64(v), rotary_dim=self.cfg.rotary_dim, layout=self.layout)
+
+    def allowed(self, x, positions: np.ndarray, *, include_phase: bool = True) -> np.ndarray:
+        """Per-pair allowance for rotating x at positions, shape x.shape[:-1] + (npairs,)."""
+        allowance = tolerance.rope_allowance(positions, self.inv_freq, self.ex.dtype)
+        return allowance.allowed(self.pair_norms(x), include_phase=include_phase)
+
+    def expect_reference(self, y: torch.Tensor, x: torch.Tensor, positions: np.ndarray, what: str) -> None:
+        """Every rotated pair of y within the allowance of ref(x, positions)."""
+        err = self.pair_norms(to_f64(y) - self.reference(x, positions))
+        self.measure(err, self.allowed(x, positions), what, positions)
+
+    def measure(self, observed: np.ndarray, allowed: np.ndarray, what: str, positions: np.ndarray,
+                *, per_row: bool = False) -> None:
+        """Compare errors per pair ([..., seq, npairs]) or, with per_row, per row ([..., seq])."""
+        measure(self.check_id, self.ex, observed, allowed, what,
+                lambda idx: self.locate(idx + (None,) if per_row else idx, positions))
+
+    def locate(self, idx: tuple, positions: np.ndarray) -> str:
+        """Index [..rows, seq, pair] of an error array, in words (pair None for per-row errors)."""
+        *rows, s, i = idx
+        where = f"row {tuple(int(r) for r in rows)}, " if rows else ""
+        pair = f", pair {i} (w_i={self.inv_freq[i]:.6g})" if i is not None else ""
+        return f"{where}sequence index {s} (position {int(positions[s])}){pair}"
+
+    def fail(self, what: str, **kw) -> None:
+        fail(self.check_id, self.ex, what, **kw)
+
+
+def to_f64(v) -> np.ndarray:
+    if isinstance(v, torch.Tensor):
+        return v.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(v, dtype=np.float64)

@@ -1,0 +1,203 @@
+"""Property tests for rotary position embeddings: one check per rope.* clause (or variant)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from .harness import property_test
+from .rope_case import RopeCase, to_f64
+from .strategies import rope_examples
+
+
+def _shift(draw, ex) -> dict:
+    """A second set of key positions and a common shift c keeping every position in range."""
+    m = np.asarray(ex.positions)
+    hi = ex.config["max_position"] - 1
+    n = [int(v) for v in draw(st.permutations(list(m)), label="key_positions")]
+    lo_c, hi_c = -int(min(m.min(), min(n))), hi - int(max(m.max(), max(n)))
+    c = draw(st.one_of(st.sampled_from([lo_c, hi_c, 1, -1]).filter(lambda v: lo_c <= v <= hi_c),
+                       st.integers(lo_c, hi_c)), label="shift")
+    return {"key_positions": n, "shift": c, "key_seed": draw(st.integers(0, 2**32 - 1), label="key_seed")}
+
+
+@property_test("rope.reference", RopeCase, examples=rope_examples)
+def test_reference(case: RopeCase) -> None:
+    x = case.make_x()
+    y = case.call(x, case.positions_tensor())
+    case.expect_reference(y, x, case.positions, "output differs from the float64 reference")
+
+
+@property_test("rope.relative-shift", RopeCase, examples=lambda impl, dt: rope_examples(impl, dt, extra=_shift))
+def test_relative_shift(case: RopeCase) -> None:
+    q, k = case.make_x(), case.make_x(seed=case.ex.extra["key_seed"])
+    m, n, c = case.positions, np.asarray(case.ex.extra["key_positions"]), case.ex.extra["shift"]
+
+    def scores(qp, kp):
+        rq, rk = case.call(q, case.positions_tensor(qp)), case.call(k, case.positions_tensor(kp))
+        return (to_f64(rq) * to_f64(rk)).sum(-1)
+
+    def score_allowance(qp, kp):
+        aq, ak = case.allowed(q, qp), case.allowed(k, kp)
+        return (case.pair_norms(q) * ak + case.pair_norms(k) * aq + aq * ak).sum(-1)
+
+    observed = np.abs(scores(m, n) - scores(m + c, n + c))
+    allowed = score_allowance(m, n) + score_allowance(m + c, n + c)
+    case.measure(observed, allowed, f"q.k changed when both positions were shifted by {c}", m, per_row=True)
+
+
+@property_test("rope.norm", RopeCase, examples=rope_examples)
+def test_norm(case: RopeCase) -> None:
+    x = case.make_x()
+    y = case.call(x, case.positions_tensor())
+    observed = np.abs(case.pair_norms(y) - case.pair_norms(x))
+    case.measure(observed, case.allowed(x, case.positions, include_phase=False),
+                 "a rotated pair changed its norm", case.positions)
+
+
+@property_test("rope.zero", RopeCase, examples=rope_examples)
+def test_zero(case: RopeCase) -> None:
+    x = case.make_x()
+    zeros = np.zeros_like(case.positions)
+    y = case.call(x, case.positions_tensor(zeros))
+    case.expect_reference(y, x, zeros, "rope(x, 0) is not x")
+
+
+def _second_positions(draw, ex) -> dict:
+    room = ex.config["max_position"] - 1 - max(ex.positions)
+    b = draw(st.lists(st.one_of(st.integers(0, min(room, 64)), st.integers(0, room)),
+                      min_size=len(ex.positions), max_size=len(ex.positions)), label="second_positions")
+    return {"second_positions": b}
+
+
+@property_test("rope.composition", RopeCase, examples=lambda impl, dt: rope_examples(impl, dt, extra=_second_positions))
+def test_composition(case: RopeCase) -> None:
+    x = case.make_x()
+    a, b = case.positions, np.asarray(case.ex.extra["second_positions"], dtype=np.int64)
+    ya = case.call(x, case.positions_tensor(a))
+    yab = case.call(ya, case.positions_tensor(b))
+    direct = case.call(x, case.positions_tensor(a + b))
+    observed = case.pair_norms(to_f64(yab) - to_f64(direct))
+    allowed = case.allowed(x, a) + case.allowed(ya, b) + case.allowed(x, a + b)
+    case.measure(observed, allowed, "rope(rope(x, a), b) differs from rope(x, a + b)", a + b)
+
+
+def _partial_rotary(impl) -> str | None:
+    dims = impl.get("rotary_dims")
+    if dims is not None and all(d == 1.0 for d in dims):
+        return f"not applicable: {impl.name} declares full rotary only (rotary_dims={dims})"
+    return None
+
+
+@property_test("rope.pass-through", RopeCase, examples=rope_examples, applies=_partial_rotary)
+def test_pass_through(case: RopeCase) -> None:
+    assume(case.cfg.rotary_dim < case.cfg.head_dim)
+    x = case.make_x()
+    y = case.call(x, case.positions_tensor())
+    r = case.cfg.rotary_dim
+    diff = np.abs(to_f64(y[..., r:]) - to_f64(x[..., r:]))
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    idx = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    if not torch.equal(y[..., r:], x[..., r:]):
+        case.fail(f"channel {r + idx[-1]} (beyond rotary_dim={r}) changed",
+                  observed=float(diff[idx]), allowed=0.0, where=f"index {tuple(int(i) for i in idx)}")
+
+
+def _coefficients(draw, ex) -> dict:
+    pick = st.sampled_from([1.0, -1.0, 0.5, 2.0, -3.0, 0.25])
+    return {"a": draw(pick, label="a"), "b": draw(pick, label="b"),
+            "second_seed": draw(st.integers(0, 2**32 - 1), label="second_seed")}
+
+
+@property_test("rope.linearity", RopeCase, examples=lambda impl, dt: rope_examples(impl, dt, extra=_coefficients))
+def test_linearity(case: RopeCase) -> None:
+    a, b = case.ex.extra["a"], case.ex.extra["b"]
+    x1, x2 = case.make_x(), case.make_x(seed=case.ex.extra["second_seed"])
+    exact = a * to_f64(x1) + b * to_f64(x2)
+    x3 = torch.from_numpy(exact).to(case.dtype).to(case.device)   # rounding this input is part of the budget
+    p, pt = case.positions, case.positions_tensor()
+    lhs = to_f64(case.call(x3, pt))
+    rhs = a * to_f64(case.call(x1, pt)) + b * to_f64(case.call(x2, pt))
+    observed = case.pair_norms(lhs - rhs)
+    allowed = (case.allowed(x3, p) + abs(a) * case.allowed(x1, p) + abs(b) * case.allowed(x2, p)
+               + case.pair_norms(to_f64(x3) - exact))
+    case.measure(observed, allowed, f"rope({a} x1 + {b} x2) differs from {a} rope(x1) + {b} rope(x2)", p)
+
+
+def _autograd(impl) -> str | None:
+    if impl.get("autograd") is False:
+        return f"not applicable: {impl.name} declares autograd=False"
+    return None
+
+
+def _upstream(draw, ex) -> dict:
+    return {"grad_seed": draw(st.integers(0, 2**32 - 1), label="grad_seed")}
+
+
+@property_test("rope.gradient", RopeCase, examples=lambda impl, dt: rope_examples(impl, dt, extra=_upstream),
+               applies=_autograd)
+def test_gradient(case: RopeCase) -> None:
+    x = case.make_x().requires_grad_(True)
+    y = case.call(x, case.positions_tensor())
+    if not y.requires_grad:
+        if case.impl.get("autograd") is True:
+            case.fail("the kernel declares autograd=True but its output does not require grad")
+        pytest.skip(f"not verified: {case.impl.name} output has no autograd graph "
+                    "(declare autograd=False to mark it inference-only)")
+    g = case.make_x(seed=case.ex.extra["grad_seed"])
+    try:
+        (grad,) = torch.autograd.grad(y, x, g)
+    except Exception as e:
+        case.fail(f"backward raised {type(e).__name__}: {e}")
+    case.expect_reference(grad, g, -case.positions, "dx is not the inverse rotation R(-p) of the upstream gradient")
+    r = case.cfg.rotary_dim
+    if not torch.equal(grad[..., r:], g[..., r:]):
+        case.fail(f"the gradient of the pass-through channels (>= {r}) is not the upstream gradient")
+
+
+def _split_point(draw, ex) -> dict:
+    seq = len(ex.positions)
+    return {"split": draw(st.integers(1, seq - 1), label="split"),
+            "perm": [int(v) for v in draw(st.permutations(range(seq)), label="perm")]}
+
+
+@property_test("rope.positions", RopeCase,
+               examples=lambda impl, dt: rope_examples(impl, dt, extra=_split_point, min_seq=2))
+def test_positions(case: RopeCase) -> None:
+    """Decode step, KV-cache suffix and permuted rows each get their own positions."""
+    x, p = case.make_x(), case.positions
+    k, perm = case.ex.extra["split"], np.asarray(case.ex.extra["perm"])
+    for label, rows in (("a KV-cache suffix (rows k: at their cached offsets)", np.arange(k, len(p))),
+                        ("a single decode step (the last row alone)", np.arange(len(p) - 1, len(p))),
+                        ("permuted rows with their positions", perm)):
+        xs = x[..., torch.as_tensor(rows), :]
+        y = case.call(xs, case.positions_tensor(p[rows]))
+        case.expect_reference(y, xs, p[rows], f"{label}: output differs from the reference")
+
+
+def _beyond(draw, ex) -> dict:
+    return {"beyond": draw(st.lists(st.integers(0, 4096), min_size=1, max_size=4), label="beyond")}
+
+
+@property_test("rope.cache-coverage", RopeCase,
+               examples=lambda impl, dt: rope_examples(impl, dt, extra=_beyond))
+def test_cache_coverage(case: RopeCase) -> None:
+    top = case.cfg.max_position - 1
+    edge = np.array([top, top, max(top - 1, 0)] + list(case.positions[:2]), dtype=np.int64)
+    x = case.make_x(seq=len(edge))
+    case.expect_reference(case.call(x, case.positions_tensor(edge)), x, edge,
+                          "a position just below max_position is wrong")
+    beyond = np.array([case.cfg.max_position + b for b in case.ex.extra["beyond"]], dtype=np.int64)
+    if beyond.max() >= 2**31 - 1:
+        return
+    xb = case.make_x(seq=len(beyond))
+    try:
+        y = case.fn(xb, case.positions_tensor(beyond))
+    except Exception:
+        return  # raising past the cache is conformant
+    if not isinstance(y, torch.Tensor) or tuple(y.shape) != tuple(xb.shape):
+        case.fail("past max_position the kernel neither raised nor returned a tensor shaped like x")
+    case.expect_reference(y, xb, beyond, "past max_position the kernel returned wrong values instead of raising "
+                                         "(a wrapped or clamped cache)")
