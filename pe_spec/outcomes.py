@@ -14,6 +14,7 @@ class TestMeasure:
     worst_ratio: float = 0.0
     worst_detail: str = ""
     examples: int = 0
+    measured: bool = False
     unsupported_configs: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -33,12 +34,18 @@ def current() -> TestMeasure:
     return MEASURES[_current[0]]
 
 
+def record_example() -> None:
+    current().examples += 1
+
+
 def record_ratio(ratio: float, detail: str = "") -> None:
+    """Keep the worst observed/allowed ratio of the running test (NaN counts as worst)."""
     m = current()
-    m.examples += 1
+    m.measured = True
+    if math.isnan(m.worst_ratio):
+        return
     if math.isnan(ratio) or ratio > m.worst_ratio:
-        if not (m.worst_ratio != m.worst_ratio):  # keep the first NaN
-            m.worst_ratio, m.worst_detail = ratio, detail
+        m.worst_ratio, m.worst_detail = ratio, detail
 
 
 def record_unsupported() -> None:

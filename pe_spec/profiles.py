@@ -3,7 +3,7 @@ from __future__ import annotations
 
 PROFILES: dict[str, dict] = {
     # Derandomized: the same examples every run, so a CI verdict is reproducible bit for bit.
-    "ci": {"max_examples": 25, "derandomize": True},
+    "ci": {"max_examples": 25, "derandomize": True, "database": None},
     # Fresh random examples each run, still quick: what a developer runs while iterating.
     "dev": {"max_examples": 50, "derandomize": False},
     # For a release or a new kernel: many more configurations and positions.

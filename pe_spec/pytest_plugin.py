@@ -58,11 +58,17 @@ def pe_impl(request: pytest.FixtureRequest):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    wanted = set(config.getoption("--pe-clause") or [])
-    if not wanted:
+    if active(config) is None:
         return
     from pe_spec import clauses
 
+    # Report in registry order (the family's own clauses first), keeping each clause's tests together.
+    order = {cid: n for n, cid in enumerate(clauses.ids())}
+    rank = lambda i: order.get(m.args[0], len(order)) if (m := i.get_closest_marker("clause")) else len(order)
+    items.sort(key=rank)
+    wanted = set(config.getoption("--pe-clause") or [])
+    if not wanted:
+        return
     for cid in wanted:
         clauses.get(cid)  # unknown ids are a usage error
     keep = [i for i in items if (m := i.get_closest_marker("clause")) is None or m.args[0] in wanted]
@@ -104,7 +110,7 @@ def _result(item, clause_id: str, report, call):
     else:
         status, message = _failure(call.excinfo)
     return TestResult(nodeid=item.nodeid, clause_id=clause_id, dtype=params.get("dtype"), status=status,
-                      message=message, worst_ratio=m.worst_ratio if m.examples else None,
+                      message=message, worst_ratio=m.worst_ratio if m.measured else None,
                       worst_at=m.worst_detail, examples=m.examples, unsupported_configs=m.unsupported_configs,
                       duration_s=round(report.duration, 3))
 

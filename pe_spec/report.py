@@ -77,8 +77,11 @@ def _detail(status: str, tests: list[TestResult]) -> str:
     if status == "pass":
         n = sum(t.examples for t in tests)
         return f"verified for {dtypes} ({n} examples)" if dtypes else f"verified ({n} examples)"
-    worst = [t for t in tests if t.status == status]
-    return "; ".join(f"[{t.dtype}] {t.message.splitlines()[0] if t.message else status}" for t in worst)
+    by_message: dict[str, list[str]] = {}
+    for t in tests:
+        if t.status == status:
+            by_message.setdefault(t.message.splitlines()[0] if t.message else status, []).append(t.dtype or "-")
+    return "; ".join(f"[{', '.join(d)}] {m}" for m, d in by_message.items())
 
 
 def environment(profile: str, seed: Any, settings_used: dict) -> dict:

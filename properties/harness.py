@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given, reject
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from pe_spec import clauses, outcomes
@@ -108,11 +108,13 @@ def measure(check_id: str, ex: Example, observed: np.ndarray, allowed: np.ndarra
 
 def property_test(check_id: str, case_type: type, *, examples: Callable[[Implementation, str], Any],
                   dtypes: tuple[str, ...] = DTYPES,
-                  applies: Callable[[Implementation], str | None] | None = None):
+                  applies: Callable[[Implementation], str | None] | None = None,
+                  max_examples: int | None = None):
     """Declare a property check; returns the pytest test that runs it under hypothesis.
 
     ``applies(impl)`` returns a reason when the clause does not apply to this kernel (it is then
-    reported as not applicable, never as passed).
+    reported as not applicable, never as passed). ``max_examples`` caps the profile's count for
+    checks whose every example is expensive (compilation).
     """
     clause_id = check_id.split("#", 1)[0]
     clauses.get(clause_id)  # fail at import time on a typo
@@ -133,6 +135,8 @@ def property_test(check_id: str, case_type: type, *, examples: Callable[[Impleme
             ex = data.draw(examples(pe_impl, dtype), label="example")
             run_check(check_id, pe_impl, ex)
 
+        if max_examples is not None:
+            test = settings(max_examples=min(max_examples, settings.default.max_examples))(test)
         test.__name__ = check.__name__
         test.__qualname__ = check.__name__
         test.__doc__ = check.__doc__
@@ -157,4 +161,5 @@ def run_check(check_id: str, impl: Implementation, ex: Example) -> None:
     except Unsupported:
         outcomes.record_unsupported()
         reject()
+    outcomes.record_example()
     check.fn(case)

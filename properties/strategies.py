@@ -123,11 +123,12 @@ def _prod(xs) -> int:
 @st.composite
 def rope_examples(draw, impl: Implementation, dtype: str, *,
                   extra: Callable[..., dict] | None = None, min_seq: int = 1, max_seq: int = 24,
-                  lowest_position: int = 0, position_room: int = 0):
+                  lowest_position: int = 0, position_room: int = 0,
+                  config: st.SearchStrategy | None = None):
     """An Example for a RoPE check. ``position_room`` keeps positions + room < max_position."""
     from .harness import Example
 
-    config = draw(rope_configs(impl), label="config")
+    config = draw(config if config is not None else rope_configs(impl), label="config")
     seq = draw(st.integers(min_seq, max_seq), label="seq")
     limit = config["max_position"] - position_room
     if limit <= lowest_position:

@@ -1,0 +1,195 @@
+"""Property tests every kernel must pass whatever it encodes: impl.* and device.*.
+
+They are written against the RoPE calling convention fn(x, positions); other families add
+their own case type here as they land.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import strategies as st
+
+from .harness import property_test
+from .rope_case import RopeCase, to_f64
+from .strategies import positions as positions_strategy
+from .strategies import config_pool, rope_examples
+
+
+def _rows(case: RopeCase) -> tuple[int, ...]:
+    """Leading dims with at least two rows, so there is something to permute."""
+    lead = case.ex.lead
+    return lead if int(np.prod(lead)) >= 2 else (2, *lead)
+
+
+@property_test("impl.no-mutation", RopeCase, examples=rope_examples)
+def test_no_mutation(case: RopeCase) -> None:
+    x, p = case.make_x(), case.positions_tensor()
+    x_before, p_before = x.clone(), p.clone()
+    case.call(x, p)
+    if not torch.equal(x, x_before):
+        changed = int((x != x_before).sum())
+        case.fail(f"the kernel wrote into its input x ({changed} of {x.numel()} elements changed)")
+    if not torch.equal(p, p_before):
+        case.fail("the kernel wrote into its positions tensor")
+
+
+@property_test("impl.dtype-shape", RopeCase, examples=rope_examples)
+def test_dtype_shape(case: RopeCase) -> None:
+    x = case.make_x()
+    y = case.call(x, case.positions_tensor())
+    if y.dtype != x.dtype:
+        case.fail(f"output dtype {y.dtype} differs from input dtype {x.dtype}")
+    if y.device != x.device:
+        case.fail(f"output device {y.device} differs from input device {x.device}")
+
+
+@property_test("impl.batch-independence", RopeCase, examples=rope_examples)
+def test_batch_independence(case: RopeCase) -> None:
+    lead = _rows(case)
+    x, p = case.make_x(lead=lead), case.positions_tensor()
+    y = case.call(x, p)
+    flat_x, flat_y = x.reshape(-1, *x.shape[-2:]), y.reshape(-1, *y.shape[-2:])
+    perm = torch.from_numpy(np.random.default_rng(case.ex.seed).permutation(flat_x.shape[0]))
+    y_perm = case.call(flat_x[perm].reshape(x.shape), p).reshape(flat_y.shape)
+    alone = case.call(flat_x[-1:].reshape(*([1] * (x.dim() - 2)), *x.shape[-2:]), p).reshape(1, *x.shape[-2:])
+    allowed = 2 * case.allowed(flat_x, case.positions, include_phase=False)
+    case.measure(case.pair_norms(to_f64(y_perm) - to_f64(flat_y[perm])), allowed[perm.numpy()],
+                 "permuting the (batch, head) rows did not permute the output", case.positions)
+    case.measure(case.pair_norms(to_f64(alone) - to_f64(flat_y[-1:])), allowed[-1:],
+                 "the last row computed alone differs from the same row in the batch", case.positions)
+
+
+def _non_contiguous(case: RopeCase, kind: str) -> torch.Tensor:
+    """A view with the same values as make_x() but non-contiguous storage."""
+    x = case.make_x(lead=_rows(case))
+    if kind == "transposed":      # stored [..., seq, heads, dim], viewed [..., heads, seq, dim]
+        return x.transpose(-2, -3).contiguous().transpose(-2, -3) if x.dim() >= 3 else x.t().contiguous().t()
+    if kind == "strided-seq":     # every other row of a longer buffer
+        buf = torch.zeros(*x.shape[:-2], 2 * x.shape[-2], x.shape[-1], dtype=x.dtype, device=x.device)
+        buf[..., ::2, :] = x
+        return buf[..., ::2, :]
+    # packed-qkv: the k slice of a [..., seq, 3 * head_dim] projection output
+    d = x.shape[-1]
+    buf = torch.zeros(*x.shape[:-1], 3 * d, dtype=x.dtype, device=x.device)
+    buf[..., d:2 * d] = x
+    return buf[..., d:2 * d]
+
+
+@property_test("impl.stride-invariance", RopeCase,
+               examples=lambda impl, dt: rope_examples(impl, dt, extra=lambda draw, ex: {
+                   "layout": draw(st.sampled_from(["packed-qkv", "transposed", "strided-seq"]), label="view")}))
+def test_stride_invariance(case: RopeCase) -> None:
+    view = _non_contiguous(case, case.ex.extra["layout"])
+    p = case.positions_tensor()
+    y_view = case.call(view, p)
+    y_contig = case.call(view.contiguous(), p)
+    case.measure(case.pair_norms(to_f64(y_view) - to_f64(y_contig)),
+                 2 * case.allowed(view, case.positions, include_phase=False),
+                 f"a non-contiguous ({case.ex.extra['layout']}) input gives a different result", case.positions)
+
+
+def _other_positions(draw, ex) -> dict:
+    seq = draw(st.integers(1, 8), label="other_seq")
+    return {"other_positions": list(draw(positions_strategy(ex.config["max_position"], seq), label="other"))}
+
+
+@property_test("impl.determinism", RopeCase,
+               examples=lambda impl, dt: rope_examples(impl, dt, extra=_other_positions))
+def test_determinism(case: RopeCase) -> None:
+    x, p = case.make_x(), case.positions_tensor()
+    first = case.call(x, p).clone()
+    other = np.asarray(case.ex.extra["other_positions"])
+    case.call(case.make_x(seq=len(other)), case.positions_tensor(other))  # may grow a cache
+    again = case.call(x, p)
+    if not torch.equal(first, again):
+        diff = (to_f64(first) - to_f64(again))
+        case.fail(f"two calls with equal inputs differ (max |diff| {np.nanmax(np.abs(diff)):.3g}), "
+                  f"with a call at positions {other.tolist()} in between")
+
+
+def _environment(draw, ex) -> dict:
+    # Ambient autocast is how fp32 models meet bf16 (mixed precision); half-precision inputs
+    # under a bf16 autocast are not a real configuration (and CPU autocast rejects fp16 cat).
+    envs = ["autocast-bf16", "default-dtype-bf16"] if ex.dtype == "float32" else ["default-dtype-bf16"]
+    return {"environment": draw(st.sampled_from(envs), label="env")}
+
+
+@property_test("impl.environment", RopeCase, examples=lambda impl, dt: rope_examples(impl, dt, extra=_environment))
+def test_environment(case: RopeCase) -> None:
+    x, p = case.make_x(), case.positions_tensor()
+    env = case.ex.extra["environment"]
+    if env == "autocast-bf16":
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+            y = case.call(x, p)
+    else:
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(torch.bfloat16)
+        try:
+            fn = case.build(fresh=True)
+        finally:
+            torch.set_default_dtype(previous)
+        y = case.call(x, p, fn=fn)
+    case.expect_reference(y, x, case.positions, f"under {env} the output leaves the tolerance model")
+
+
+_COMPILED: dict = {}
+# Each configuration and dtype is a separate compilation (seconds each on a CPU): the compile
+# check uses the first pooled configuration and a few examples, varying positions and shapes.
+COMPILE_EXAMPLES = 6
+
+
+def _compilable(impl) -> str | None:
+    if impl.get("compile") is False:
+        return f"not applicable: {impl.name} declares compile=False"
+    return None
+
+
+def _compile_examples(impl, dtype):
+    return rope_examples(impl, dtype, config=st.sampled_from(config_pool(impl)[:1]))
+
+
+@property_test("impl.compile", RopeCase, examples=_compile_examples, applies=_compilable,
+               max_examples=COMPILE_EXAMPLES)
+def test_compile(case: RopeCase) -> None:
+    key = (id(case.impl), case.cfg)
+    if key not in _COMPILED:
+        _COMPILED[key] = torch.compile(case.fn, dynamic=True)
+    x = case.make_x()
+    try:
+        y = _COMPILED[key](x, case.positions_tensor())
+    except Exception as e:
+        pytest.skip(f"not verified: torch.compile could not compile the kernel: {type(e).__name__}: "
+                    f"{str(e).splitlines()[0] if str(e) else ''}")
+    case.expect_reference(y, x, case.positions, "the torch.compile'd kernel leaves the tolerance model")
+
+
+def accelerators() -> list[str]:
+    devs = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        devs.append("mps")
+    return devs
+
+
+def _has_accelerator(impl) -> str | None:
+    declared = impl.get("devices")
+    devs = [d for d in accelerators() if declared is None or d.split(":")[0] in declared or d in declared]
+    if not devs:
+        return ("not verified: only one device (cpu) is available; device.agreement needs an accelerator"
+                if not accelerators() else f"not applicable: {impl.name} declares devices={declared}")
+    return None
+
+
+@property_test("device.agreement", RopeCase, examples=rope_examples, applies=_has_accelerator)
+def test_device_agreement(case: RopeCase) -> None:
+    x, p = case.make_x(), case.positions
+    y_cpu = case.call(x, case.positions_tensor(p))
+    case.expect_reference(y_cpu, x, p, "on cpu the output leaves the tolerance model")
+    for dev in accelerators():
+        xd, pd = x.to(dev), torch.as_tensor(p, device=dev)
+        y = case.call(xd, pd)
+        if y.device != xd.device:
+            case.fail(f"on {dev} the output came back on {y.device}")
+        case.expect_reference(y, x, p, f"on {dev} the output leaves the tolerance model")
+        case.measure(case.pair_norms(to_f64(y) - to_f64(y_cpu)), case.allowed(x, p) * 2,
+                     f"{dev} and cpu outputs disagree beyond the tolerance model", p)
