@@ -60,7 +60,7 @@ class Progress:
         n = self._clauses.index(cid) + 1
         ratio = f"worst {clause.worst_ratio:.3g} of allowed; " if clause.worst_ratio is not None else ""
         self._print(f"  [{n:>2}/{len(self._clauses)}] {cid:<26} {clause.status.upper():<5} "
-                    f"{ratio}{clause.detail.splitlines()[0][:110]}")
+                    f"{ratio}{clause.detail.splitlines()[0][:160]}")
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from pe_spec.pytest_plugin import active

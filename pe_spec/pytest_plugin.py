@@ -59,6 +59,9 @@ def pe_impl(request: pytest.FixtureRequest):
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if active(config) is None:
+        if any(i.get_closest_marker("clause") for i in items):
+            pytest.exit("pe-spec: the property tests need an implementation: "
+                        "--pe-impl path/to/file.py:name (or PE_IMPL=...)", returncode=2)
         return
     from pe_spec import clauses
 

@@ -80,8 +80,17 @@ def _detail(status: str, tests: list[TestResult]) -> str:
     by_message: dict[str, list[str]] = {}
     for t in tests:
         if t.status == status:
-            by_message.setdefault(t.message.splitlines()[0] if t.message else status, []).append(t.dtype or "-")
+            by_message.setdefault(_summary(t.message) or status, []).append(t.dtype or "-")
     return "; ".join(f"[{', '.join(d)}] {m}" for m, d in by_message.items())
+
+
+def _summary(message: str) -> str:
+    """The informative line(s) of a failure message: what went wrong and by how much."""
+    lines = [l.strip() for l in message.splitlines()]
+    if lines and lines[0].startswith("["):  # a ClauseViolation: skip the restated clause
+        body = [l for l in lines[1:] if not l.startswith(("counterexample:", "reproduce:"))]
+        return "; ".join(body)
+    return lines[0] if lines else ""
 
 
 def environment(profile: str, seed: Any, settings_used: dict) -> dict:
@@ -134,8 +143,8 @@ def verdict_line(report: dict) -> str:
     s = report["summary"]
     nv = len(s["not_verified"])
     head = "CONFORMANT" if report["verdict"] == "conformant" else "NONCONFORMANT"
-    return (f"pe-spec {report['spec_version']}: {head}: {report['implementation']['name']}: "
-            f"{s['pass']} passed, {s['fail']} failed, {s['error']} errors, {s['skip']} skipped"
+    return (f"pe-spec {report['spec_version']}: {head}: "
+            f"{report['implementation']['target']}: {s['pass']} passed, {s['fail']} failed, {s['error']} errors, {s['skip']} skipped"
             + (f" ({nv} not verified: {', '.join(s['not_verified'])})" if nv else ""))
 
 
