@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     c = sub.add_parser("check", help="check an implementation against every clause of its family")
-    c.add_argument("target", help="path/to/file.py:name, package.module:name, or examples:name")
+    c.add_argument("target", nargs="?", default=None,
+                   help="path/to/file.py:name, package.module:name, or examples:name (default: $PE_IMPL)")
     c.add_argument("--profile", choices=("ci", "dev", "thorough"), default="ci",
                    help="hypothesis profile: ci (derandomized, default), dev (fresh seeds), thorough")
     c.add_argument("--clause", action="append", default=[], metavar="ID", help="check only this clause (repeatable)")
@@ -110,6 +111,11 @@ def _load_or_exit(target: str):
 
 
 def _check(args) -> int:
+    args.target = args.target or os.environ.get("PE_IMPL")
+    if not args.target:
+        print("pe-spec: check needs a target (path/to/file.py:name or package.module:name) or PE_IMPL",
+              file=sys.stderr)
+        return EXIT_USAGE
     impl = _load_or_exit(args.target)
     if impl is None:
         return EXIT_USAGE

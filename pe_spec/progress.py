@@ -78,4 +78,6 @@ class Progress:
             for t in failures:
                 self._print(f"\n{t['nodeid'].split('::')[-1]}  ({t['status']})")
                 self._print(t["message"])
-        self._print(f"\n{verdict_line(report)}  [{time.time() - self._started:.1f}s]")
+        if failures or not self.quiet:
+            self._print()
+        self._print(f"{verdict_line(report)}  [{time.time() - self._started:.1f}s]")
