@@ -48,7 +48,9 @@ def _load_all() -> None:
 
 def all_clauses() -> list[Clause]:
     _load_all()
-    return sorted(_REGISTRY.values(), key=lambda c: (c.family != "rope", c.family, c.id))
+    # Families in a fixed order, clauses in registration order (the order they are specified in).
+    order = {"rope": 0, "impl": 1, "device": 2}
+    return sorted(_REGISTRY.values(), key=lambda c: (order.get(c.family, len(order)), c.family))
 
 
 def get(clause_id: str) -> Clause:

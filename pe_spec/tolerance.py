@@ -9,11 +9,13 @@ Let u_o be the unit roundoff of the output dtype and u_c = min(u_o, u_fp32) the 
 roundoff (angles are computed in at least fp32; a float64 kernel computes in float64).
 
 1. Inverse frequency. w_i = base**(-2i/d) computed as pow/exp of a rounded exponent has
-   relative error at most u_c * (PHASE_LOG_FACTOR * |ln w_i| + PHASE_CONST / 2): the exponent
+   relative error at most u_c * (PHASE_LOG_FACTOR * |ln w_i| + PHASE_CONST - 2): the exponent
    (2i/d, or its product with ln base) is rounded, and exp amplifies an absolute error in its
-   argument into the same relative error of its result, plus a few roundings.
+   argument into the same relative error of its result (up to 2 |ln w_i| u_c when both the
+   exponent and ln base are rounded), plus a few roundings (pow or exp, the reciprocal).
 2. Angle. theta = fl(fl(p) * w): position rounding (p >= 2**24 in fp32) and the product add
-   2 u_c relative. The phase error is |theta_hat - theta| <= |p| w_i u_c (2 |ln w_i| + 6).
+   2 u_c relative. The phase error is
+   |theta_hat - theta| <= |p| w_i u_c (PHASE_LOG_FACTOR |ln w_i| + PHASE_CONST).
    A rotation by a wrong angle moves x_pair by ||x_pair|| * 2|sin(dphi/2)| <= ||x_pair|| min(dphi, 2).
 3. Amplitude. cos/sin of the rounded angle (<= 2 u_c absolute), possibly cached in the output
    dtype (u_o each), two products and a sum rounded to the output dtype: per pair the error
@@ -22,7 +24,10 @@ roundoff (angles are computed in at least fp32; a float64 kernel computes in flo
    subnormals of the output dtype per pair.
 
 A kernel that computes w or theta in bf16/fp16, or casts positions to half precision, has a
-relative angle error of about u_bf16 = 2**-8 instead of 2**-24: 65536 times the allowance.
+relative angle error of order u_bf16 = 2**-8 (u_fp16 = 2**-11) where the allowance is
+(PHASE_LOG_FACTOR |ln w_i| + PHASE_CONST) 2**-24: hundreds to thousands of times more
+(docs/tolerance.md tabulates it). w_0 = 1 is exact in every format, so such bugs show from
+pair 1 on.
 """
 from __future__ import annotations
 

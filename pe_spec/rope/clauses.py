@@ -15,7 +15,8 @@ register(
               "||y_i - ref_i|| <= ||x_i|| (min(dphi_i(p), 2) + A) + F  (pe_spec.tolerance)"),
         rationale=("The reference evaluates w_i in 50-digit arithmetic and p * w_i as an exact double-double "
                    "reduced mod 2pi, so its own error is below float64 rounding for |p| < 2^31 "
-                   "(tests/test_rope_reference.py checks it against mpmath)."),
+                   "(tests/test_rope_reference.py checks it against mpmath). The frequencies form the "
+                   "geometric series w_0 = 1, w_{i+1}/w_i = base^(-2/d) (derivation below)."),
         guards_against=("inverse frequencies or angles in bf16/fp16 (gpt-neox #1003, transformers #25681, #29496, "
                         "sglang-jax #1472); positions cast to half precision (Megatron-LM #535); the i/d exponent "
                         "(DongjunLee/transformer-tensorflow #6); wrong layout; sin sign flipped; cos/sin swapped."),

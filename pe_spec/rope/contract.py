@@ -52,8 +52,21 @@ class Config:
                 "max_position": self.max_position, "scaling": self.scaling}
 
 
-_ALLOWED = {"layout", "dtypes", "head_dims", "rotary_dims", "bases", "devices", "max_position",
-            "scalings", "name", "autograd", "compile"}
+# What @rope.implementation(...) accepts; anything not declared is drawn from the full space.
+DECLARATIONS: dict[str, str] = {
+    "layout": "required: 'interleaved' (pairs (2i, 2i+1)) or 'half' (pairs (i, i + rotary_dim/2))",
+    "dtypes": "float dtypes the kernel accepts (default: float32, bfloat16, float16)",
+    "head_dims": "head dims it supports (default: drawn, 2..320, even)",
+    "rotary_dims": "ints (absolute), fractions of head_dim in (0, 1], or 'full' (default: any even <= head_dim)",
+    "bases": "rope_theta values it supports (default: drawn, 2..1e7)",
+    "devices": "device types to check on, e.g. ('cpu', 'cuda') (default: every available device)",
+    "max_position": "the largest cache it can build; positions are drawn below it (default: up to 2**25)",
+    "scalings": "context-extension scalings (spec 2026.1: 'none' only)",
+    "name": "a display name (default: module:qualname of the factory)",
+    "autograd": "True: must support autograd; False: inference-only, rope.gradient not applicable (default: probe)",
+    "compile": "False: torch.compile not applicable (default: checked)",
+}
+_ALLOWED = set(DECLARATIONS)
 
 
 def _validate(d: dict) -> dict:

@@ -91,6 +91,15 @@ def angles(positions: np.ndarray, rotary_dim: int, base: float) -> np.ndarray:
     return r
 
 
+def angle_error(theta: np.ndarray, positions: np.ndarray, rotary_dim: int, base: float) -> np.ndarray:
+    """theta - p * w_i, computed without cancellation (theta is an angle some kernel produced for
+    positions, shape positions.shape + (rotary_dim/2,)); not reduced modulo 2pi."""
+    hi, lo = _inv_freq_double_double(rotary_dim, float(base))
+    pf = np.asarray(positions).astype(np.float64)[..., None]
+    s, e = _two_product(pf, hi)
+    return (np.asarray(theta, dtype=np.float64) - s) - (e + pf * lo)
+
+
 def apply(x: np.ndarray, positions: np.ndarray, *, rotary_dim: int, base: float, layout: str,
           scale: float = 1.0) -> np.ndarray:
     """RoPE of x[..., seq, head_dim] at positions[seq] (or broadcastable to x's leading dims + seq).
