@@ -39,10 +39,29 @@ class RopeCase:
         except Exception as e:
             self.fail(f"the factory raised {type(e).__name__}: {e}")
 
-    def call(self, x: torch.Tensor, positions: torch.Tensor, fn: Callable | None = None) -> torch.Tensor:
-        """Run the kernel; anything but a tensor shaped like x is a failure of the clause at hand."""
+    def invoke(self, x: torch.Tensor, positions: torch.Tensor, fn: Callable | None = None, *,
+               restore: bool = True):
+        """Call the kernel and return whatever it returns; its exceptions propagate.
+
+        A kernel that writes into x is impl.no-mutation's business alone: with ``restore`` the
+        input is put back (after copying an output that may alias it), so every other clause
+        judges the output against the x it was given.
+        """
+        before = x.detach().clone() if restore else None
+        y = (fn or self.fn)(x, positions)
+        if before is not None and not bitwise_equal(x.detach(), before):
+            if isinstance(y, torch.Tensor):
+                y = y.clone()
+            with torch.no_grad():
+                x.copy_(before)
+        return y
+
+    def call(self, x: torch.Tensor, positions: torch.Tensor, fn: Callable | None = None, *,
+             restore: bool = True) -> torch.Tensor:
+        """invoke(), where raising or returning anything but a tensor shaped like x is a failure
+        of the clause at hand."""
         try:
-            y = (fn or self.fn)(x, positions)
+            y = self.invoke(x, positions, fn, restore=restore)
         except Unsupported:
             raise
         except Exception as e:
@@ -103,6 +122,23 @@ class RopeCase:
 
     def fail(self, what: str, **kw) -> None:
         fail(self.check_id, self.ex, what, **kw)
+
+
+def bitwise_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal bit patterns (so NaN == NaN): what 'the same output' means for determinism."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    as_int = {1: torch.int8, 2: torch.int16, 4: torch.int32, 8: torch.int64}[a.element_size()]
+    return torch.equal(a.contiguous().view(as_int), b.contiguous().view(as_int))
+
+
+def difference(a, b) -> np.ndarray:
+    """a - b in float64 for comparing two outputs of the kernel: where both hold the same NaN or
+    infinity the difference is 0 (a NaN output is rope.reference's failure, not a disagreement)."""
+    a, b = to_f64(a), to_f64(b)
+    same_nonfinite = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
+    with np.errstate(invalid="ignore"):
+        return np.where(same_nonfinite, 0.0, a - b)
 
 
 def to_f64(v) -> np.ndarray:

@@ -104,9 +104,10 @@ register(
         id="rope.positions",
         title="Positions are honoured",
         level="MUST", since="2026.1",
-        statement=("Each row is rotated by its own position, whatever the positions are: unsorted, repeated, "
-                   "large, or a suffix of a longer sequence (a KV-cache offset): rope(x, p)[k:] == rope(x[k:], p[k:])."),
-        math="rope(x, p)[..., s, :] depends on x[..., s, :] and p[s] only",
+        statement=("Each row is rotated by its own position, whatever the positions are (unsorted, repeated, "
+                   "large): a KV-cache suffix, a single decode step or a permutation of the rows gives the rows "
+                   "it holds in the full call, within twice the tolerance model."),
+        math="rope(x[..., S, :], p[S]) == rope(x, p)[..., S, :] for S = k.., {last}, a permutation",
         rationale="RoPE is applied row by row; the reference has no notion of sequence index.",
         guards_against=("arange(seq) used instead of the positions, decode steps that ignore the cache offset, "
                         "cos/sin read from row 0 only, positions sorted or deduplicated."),
