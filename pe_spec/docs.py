@@ -735,8 +735,10 @@ def render_index(checks: dict) -> str:
     out += _table(["field", "type", "default"], cfg_rows) + [""]
     out += _code("text", inspect.cleandoc(rope_contract.Config.__doc__).split("\n\n", 1)[1]) + [""]
     out += ["Declarations `@rope.implementation(...)` accepts (anything not declared is drawn by the suite "
-            "from the full space): " + ", ".join(f"`{k}`" for k in rope_contract.DECLARATIONS) + ". "
-            f"`layout` is required. `pe_spec.Unsupported`: "
+            "from the full space):", ""]
+    out += _table(["declaration", "meaning"],
+                  [[f"`{k}`", _esc(v)] for k, v in rope_contract.DECLARATIONS.items()]) + [""]
+    out += [f"`pe_spec.Unsupported`: "
             f"{_esc(_first_paragraph(sys.modules['pe_spec.contract'].Unsupported.__doc__))} "
             f"{_esc(_paragraph(sys.modules['pe_spec.contract'].Unsupported.__doc__, 1))}", ""]
     factory = examples_rope.rope_half_cached.factory

@@ -56,7 +56,7 @@ class Config:
 DECLARATIONS: dict[str, str] = {
     "layout": "required: 'interleaved' (pairs (2i, 2i+1)) or 'half' (pairs (i, i + rotary_dim/2))",
     "dtypes": "float dtypes the kernel accepts (default: float32, bfloat16, float16)",
-    "head_dims": "head dims it supports (default: drawn, 2..320, even)",
+    "head_dims": "head dims it supports (default: even sizes 2..160 and common ones up to 256)",
     "rotary_dims": "ints (absolute), fractions of head_dim in (0, 1], or 'full' (default: any even <= head_dim)",
     "bases": "rope_theta values it supports (default: drawn, 2..1e7)",
     "devices": "device types to check on, e.g. ('cpu', 'cuda') (default: every available device)",
