@@ -27,6 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(id): the pe-spec clause a property test checks")
+    config.addinivalue_line("markers", "pe_family(name): the encoding family whose implementations a test checks")
     target = config.getoption("--pe-impl") or os.environ.get("PE_IMPL")
     if not target:
         return
@@ -65,6 +66,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     from pe_spec import clauses
 
+    # Only the checks written for the implementation's family apply to it.
+    family = active(config)["impl"].family
+    other = [i for i in items if (m := i.get_closest_marker("pe_family")) is not None and m.args[0] != family]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [i for i in items if i not in other]
     # Report in registry order (the family's own clauses first), keeping each clause's tests together.
     order = {cid: n for n, cid in enumerate(clauses.ids())}
     rank = lambda i: order.get(m.args[0], len(order)) if (m := i.get_closest_marker("clause")) else len(order)

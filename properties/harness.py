@@ -125,6 +125,7 @@ def property_test(check_id: str, case_type: type, *, examples: Callable[[Impleme
         CHECKS[check_id] = Check(check_id, clause_id, check, case_type)
 
         @pytest.mark.clause(clause_id)
+        @pytest.mark.pe_family(case_type.family)
         @pytest.mark.parametrize("dtype", dtypes)
         @given(data=st.data())
         def test(pe_impl: Implementation, dtype: str, data) -> None:

@@ -18,6 +18,8 @@ from .harness import Example, fail, measure
 
 
 class RopeCase:
+    family = "rope"   # the implementations whose checks use this case type
+
     def __init__(self, impl: Implementation, ex: Example, check_id: str) -> None:
         self.impl, self.ex, self.check_id = impl, ex, check_id
         self.cfg = Config(**ex.config)
