@@ -1,0 +1,1 @@
+"""The seed position encodings (integer, normalized, binary, learned table) as references."""

@@ -1,0 +1,1 @@
+"""Sinusoidal absolute position encodings (Vaswani et al. 2017 and the tensor2tensor family)."""
