@@ -44,12 +44,13 @@ def _load_all() -> None:
     # Importing a family module registers its clauses; keep this list in one place.
     from pe_spec import impl_clauses  # noqa: F401
     from pe_spec.rope import clauses as _rope  # noqa: F401
+    from pe_spec.sinusoidal import clauses as _sinusoidal  # noqa: F401
 
 
 def all_clauses() -> list[Clause]:
     _load_all()
     # Families in a fixed order, clauses in registration order (the order they are specified in).
-    order = {"rope": 0, "impl": 1, "device": 2}
+    order = {"rope": 0, "sinusoidal": 1, "impl": 2, "device": 3}
     return sorted(_REGISTRY.values(), key=lambda c: (order.get(c.family, len(order)), c.family))
 
 

@@ -164,9 +164,10 @@ def _repro(args) -> int:
     from pe_spec import outcomes
     from pe_spec.contract import Unsupported
 
-    import pe_properties.test_impl  # noqa: F401  (registers the checks)
-    import pe_properties.test_rope  # noqa: F401
-    from pe_properties.harness import CHECKS, Example, run_check
+    from pe_properties import load_checks
+    from pe_properties.harness import Example, run_check
+
+    CHECKS = load_checks()
 
     if args.check_id not in CHECKS:
         print(f"pe-spec: unknown check {args.check_id!r}; known: {', '.join(sorted(CHECKS))}", file=sys.stderr)

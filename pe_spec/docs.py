@@ -37,10 +37,13 @@ DOCS_DIR = REPO_ROOT / "docs"
 PLOTS = ("plots/tolerance_per_pair.png", "plots/long_term_decay.png")
 
 # Modules whose property tests cite clauses (importing them fills pe_properties.harness.CHECKS).
-PROPERTY_MODULES = ("pe_properties.test_rope", "pe_properties.test_impl")
+def _property_modules() -> tuple[str, ...]:
+    import pe_properties
+
+    return tuple(f"pe_properties.{m}" for m in pe_properties.PROPERTY_MODULES)
 
 # One page per family; families not listed get "<family>.md".
-FAMILY_PAGES: dict[str, str] = {"rope": "rope.md", "impl": "impl.md", "device": "impl.md"}
+FAMILY_PAGES: dict[str, str] = {"rope": "rope.md", "sinusoidal": "sinusoidal.md", "impl": "impl.md", "device": "impl.md"}
 
 # The worked example of the tolerance page: a Llama-style configuration.
 ROTARY_DIM, BASE = 128, 10000.0
@@ -141,12 +144,11 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def _load_checks() -> dict[str, list[dict[str, Any]]]:
     """clause id -> the property tests citing it: check id, module, test name, dtypes."""
-    for name in PROPERTY_MODULES:
-        importlib.import_module(name)
-    from pe_properties.harness import CHECKS
+    from pe_properties import load_checks
 
+    CHECKS = load_checks()
     tests: dict[str, Any] = {}
-    for name in PROPERTY_MODULES:
+    for name in _property_modules():
         mod = sys.modules[name]
         for attr, obj in vars(mod).items():
             cid = getattr(obj, "check_id", None)

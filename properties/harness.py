@@ -50,10 +50,13 @@ class Example:
 
     def describe(self) -> str:
         cfg = " ".join(f"{k}={v}" for k, v in self.config.items())
-        shape = [*self.lead, len(self.positions), self.config.get("head_dim", "?")]
         pos = list(self.positions)
         extra = "".join(f" {k}={v}" for k, v in self.extra.items())
-        return f"config({cfg}) dtype={self.dtype} device={self.device} x.shape={shape} positions={pos}{extra}"
+        if "head_dim" in self.config:   # an input tensor x
+            shape = f"x.shape={[*self.lead, len(self.positions), self.config['head_dim']]}"
+        else:                           # a table of rows
+            shape = f"table.shape={[len(self.positions), self.config.get('dim')]}"
+        return f"config({cfg}) dtype={self.dtype} device={self.device} {shape} positions={pos}{extra}"
 
 
 @dataclass(frozen=True)

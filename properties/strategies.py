@@ -141,3 +141,55 @@ def rope_examples(draw, impl: Implementation, dtype: str, *,
     if extra is None:
         return base
     return Example(config=config, dtype=dtype, lead=lead, positions=pos, seed=seed, extra=extra(draw, base))
+
+
+# ---- sinusoidal tables ----
+SINUSOIDAL_DIMS = (64, 512, 128, 16, 6, 4, 2, 7, 33)
+SINUSOIDAL_BASES = (10000.0, 500.0, 100000.0)
+SINUSOIDAL_MAX_POSITIONS = (512, 1500, 2048, 4096, 8192, 65536)
+
+
+def _sinusoidal_dims(impl: Implementation) -> list[int]:
+    from pe_spec.sinusoidal.reference import get_convention
+
+    conv = get_convention(impl.declared["convention"])
+    dims = []
+    for d in impl.get("dims") or SINUSOIDAL_DIMS:
+        try:
+            conv.check_dim(d)
+            dims.append(d)
+        except ValueError:
+            pass
+    return dims
+
+
+@st.composite
+def sinusoidal_configs(draw, impl: Implementation, dtype: str) -> dict:
+    dims = _sinusoidal_dims(impl)
+    if not dims:
+        from hypothesis import reject
+        reject()
+    declared_max = impl.get("max_position")
+    maxes = [m for m in SINUSOIDAL_MAX_POSITIONS if declared_max is None or m <= declared_max] or [declared_max]
+    return {"dim": draw(st.sampled_from(dims), label="dim"),
+            "base": float(draw(_declared_or(impl, "bases", st.sampled_from(SINUSOIDAL_BASES)), label="base")),
+            "max_position": draw(st.sampled_from(maxes), label="max_position"),
+            "dtype": dtype, "device": "cpu"}
+
+
+@st.composite
+def sinusoidal_examples(draw, impl: Implementation, dtype: str, *, extra: Callable[..., dict] | None = None,
+                        min_seq: int = 1, max_seq: int = 32, position_room: int = 0):
+    from .harness import Example
+
+    config = draw(sinusoidal_configs(impl, dtype), label="config")
+    limit = config["max_position"] - position_room
+    if limit <= 0:
+        from hypothesis import reject
+        reject()
+    seq = draw(st.integers(min_seq, max_seq), label="seq")
+    pos = draw(positions(limit, seq), label="positions")
+    base = Example(config=config, dtype=dtype, lead=(), positions=pos, seed=0)
+    if extra is None:
+        return base
+    return Example(config=config, dtype=dtype, lead=(), positions=pos, seed=0, extra=extra(draw, base))

@@ -1,4 +1,5 @@
-"""Correct kernels in several styles pass every clause in fp32, bf16 and fp16."""
+"""Correct kernels in several styles pass every clause in fp32, bf16 and fp16: RoPE in four
+styles, sinusoidal tables in each named convention."""
 from __future__ import annotations
 
 import re
@@ -7,7 +8,8 @@ import pytest
 
 from conftest import REPO, check_report, statuses
 
-BUNDLED = ["rope_half_cached", "rope_interleaved_complex", "rope_interleaved_pairs", "rope_half_partial"]
+BUNDLED = ["rope_half_cached", "rope_interleaved_complex", "rope_interleaved_pairs", "rope_half_partial",
+           "sinusoidal_vaswani", "sinusoidal_concat", "sinusoidal_tensor2tensor", "sinusoidal_fairseq"]
 
 
 def _expect_conformant(proc, report) -> None:

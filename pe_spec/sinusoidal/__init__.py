@@ -1,1 +1,5 @@
-"""Sinusoidal absolute position encodings (Vaswani et al. 2017 and the tensor2tensor family)."""
+"""Sinusoidal absolute position encodings: named conventions, reference, contract, clauses."""
+from pe_spec.contract import Unsupported
+from pe_spec.sinusoidal.contract import Config, Implementation, implementation
+
+__all__ = ["Config", "implementation", "Implementation", "Unsupported"]
