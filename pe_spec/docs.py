@@ -34,7 +34,8 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS_DIR = REPO_ROOT / "docs"
-PLOTS = ("plots/tolerance_per_pair.png", "plots/long_term_decay.png")
+PLOTS = ("plots/tolerance_per_pair.png", "plots/long_term_decay.png", "plots/encoding_heatmaps.png",
+         "plots/dot_product_vs_offset.png", "plots/uniqueness_horizon.png")
 
 # Modules whose property tests cite clauses (importing them fills pe_properties.harness.CHECKS).
 def _property_modules() -> tuple[str, ...]:
@@ -722,6 +723,9 @@ def render_index(checks: dict) -> str:
            ]
     out += [f"- [`{page[:-3]}`]({page}): {n} clauses." for page, n in fams.items() if page not in ("rope.md", "impl.md")]
     out += ["- [Tolerance model](tolerance.md): the normative error model, its derivation, a worked table and plots.",
+            "- [Property matrix](property-matrix.md): integer, normalized, binary, learned table, sinusoidal and "
+            "RoPE against the desirable properties, every cell decided by running a check; uniqueness horizon "
+            "per dtype.",
             "", "Regenerate with `python -m pe_spec.docs`; `python -m pe_spec.docs --check` (and tests/test_docs.py) "
             "fail when these pages no longer match the registry and the code.", ""]
 
@@ -856,6 +860,280 @@ def render_plots(out_dir: Path) -> list[Path]:
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
     written.append(path)
+    written += _render_matrix_plots(out_dir, plt)
+    return written
+
+
+# --------------------------------------------------------------------------------------------
+# the property matrix page (pe_spec.matrix) and its plots
+
+HEATMAP_POSITIONS = 128            # positions 0..127 in the heatmaps (training length 64 marked)
+DOT_DIM, DOT_SAMPLES, DOT_SEED = 64, 256, 0
+DOT_BASE_POSITIONS = (0, 10**6)    # the RoPE average at two base positions: the same curve
+
+
+def _cx_anchor(row: str, prop: str) -> str:
+    return f"cx-{row.replace('_', '-')}-{prop.replace('_', '-')}"
+
+
+def _matrix_cell_link(cell: Any) -> str:
+    """A failing cell links its counterexample on this page; a passing one its clause or check."""
+    from pe_spec import clauses
+
+    if not cell.holds:
+        return f"#{_cx_anchor(cell.row, cell.prop)}"
+    if cell.link.startswith("#"):
+        return cell.link
+    fam = next(c.family for c in clauses.all_clauses() if c.id == cell.link)
+    return f"{page_for(fam)}#{cell.link}"
+
+
+def _horizon_cell(h: int, found: bool) -> str:
+    return str(h) if found else f"≥ {_pow2(h)}"
+
+
+def _heatmap_data() -> dict[str, Any]:
+    """Each row's encoding at positions 0..127 (one sequence of length 128), DIM channels; the
+    learned table is undefined (NaN) past its 64 rows; RoPE is R(p) applied to u = (1, 0, 1, 0, ...)."""
+    from pe_spec import matrix as M
+    from pe_spec.rope import reference as R
+
+    p = np.arange(HEATMAP_POSITIONS, dtype=np.int64)
+    data: dict[str, Any] = {"p": p}
+    for key in M.ROWS:
+        if key == "rope":
+            u = np.tile([1.0, 0.0], M.DIM // 2)
+            data[key] = R.apply(np.broadcast_to(u, (p.size, M.DIM)), p, rotary_dim=M.DIM, base=M.ROPE_BASE,
+                                layout="interleaved")
+            continue
+        enc = M.make_encoding(key)
+        ok, rows = M._defined(enc, p, HEATMAP_POSITIONS)
+        full = np.full((p.size, M.DIM), np.nan)
+        full[ok] = rows
+        data[key] = full
+    data["fingerprint"] = _fingerprint(*(np.nan_to_num(data[k], nan=-999.0) for k in M.ROWS))
+    return data
+
+
+def _dot_offset_data() -> dict[str, Any]:
+    """<PE(0), PE(k)> of Vaswani sinusoids and the mean over random q of <rope(q, p), rope(q, p + k)>,
+    both divided by their value at k = 0, for offsets k on a linear and a log grid."""
+    from pe_spec.rope import reference as R
+    from pe_spec.sinusoidal import reference as S
+
+    k_lin = np.arange(0, 257, dtype=np.int64)
+    k_log = np.unique(np.round(np.logspace(0, 16, 200, base=2)).astype(np.int64))
+    q = np.random.default_rng(DOT_SEED).standard_normal((DOT_SAMPLES, DOT_DIM))
+    data: dict[str, Any] = {"k_lin": k_lin, "k_log": k_log}
+    for name, ks in (("lin", k_lin), ("log", k_log)):
+        pe, pe0 = S.table(ks, DOT_DIM), S.table(np.zeros(1, dtype=np.int64), DOT_DIM)[0]
+        data[f"sin_{name}"] = pe @ pe0 / (pe0 @ pe0)
+        for p0 in DOT_BASE_POSITIONS:
+            a = R.apply(q, np.full(DOT_SAMPLES, p0), rotary_dim=DOT_DIM, base=10000.0, layout="interleaved")
+            means = np.empty(ks.size)
+            for s in range(0, ks.size, 64):
+                kk = ks[s:s + 64]
+                b = R.apply(np.broadcast_to(q[:, None, :], (DOT_SAMPLES, kk.size, DOT_DIM)), p0 + kk,
+                            rotary_dim=DOT_DIM, base=10000.0, layout="interleaved")
+                means[s:s + 64] = np.einsum("nd,nkd->k", a, b) / DOT_SAMPLES
+            data[f"rope_{name}_{p0}"] = means / float(np.mean(np.sum(q * q, axis=1)))
+    data["fingerprint"] = _fingerprint(*(data[k] for k in sorted(data) if k != "fingerprint"))
+    return data
+
+
+def _horizon_data() -> dict[str, Any]:
+    from pe_spec import matrix as M
+
+    table = M.horizon_table()
+    flat = [table[d, dt][0] for d in M.HORIZON_DIMS for dt in M.HORIZON_DTYPES]
+    return {"table": table, "fingerprint": _fingerprint(flat, [float(table[d, dt][1]) for d in M.HORIZON_DIMS
+                                                               for dt in M.HORIZON_DTYPES])}
+
+
+def render_matrix_page() -> str:
+    from pe_spec import SPEC_VERSION
+    from pe_spec import matrix as M
+    from pe_spec.naive.reference import PROPERTIES
+
+    m = M.compute()
+    mod_doc = inspect.cleandoc(M.__doc__)
+    out = [f"# The property matrix (spec {SPEC_VERSION})", "",
+           "<!-- generated by `python -m pe_spec.docs` from pe_spec/matrix.py; do not edit -->", "",
+           "Which desirable property does each position encoding have? Every cell below is the outcome of a "
+           f"check run on the encoding's float64 reference when this page was generated "
+           f"({_link(_source_path('pe_spec.matrix'))}, `pe_spec.matrix.compute()`; "
+           "`python -m pe_spec.matrix` prints it), never a typed-in verdict. A failing cell links its "
+           "counterexample; a passing cell links the clause that requires the property of plugged-in "
+           "implementations where there is one, else the definition of its check. "
+           "[Landing page](index.md) · [sinusoidal clauses](sinusoidal.md) · [RoPE clauses](rope.md).", "",
+           "## The matrix", ""]
+    header = ["encoding"] + [M.PROPERTY_TITLES[p] for p in m.props]
+    rows = []
+    for r in m.rows:
+        cells = []
+        for p in m.props:
+            c = m.cells[r, p]
+            word = "holds" if c.holds else "**fails**"
+            cells.append(f"[{word}]({_matrix_cell_link(c)})")
+        rows.append([_esc(m.names[r])] + cells)
+    out += _table(header, rows) + [""]
+    n_fail = sum(not c.holds for c in m.cells.values())
+    out += [f"{len(m.cells)} cells, {len(m.cells) - n_fail} hold, {n_fail} fail.", ""]
+
+    paras = mod_doc.split("\n\n")
+    interface = next(x for x in paras if x.startswith("One ``Encoding`` interface"))
+    probes = next(x for x in paras if x.startswith("Positions probed"))
+    out += ["## The encodings", "", _esc(" ".join(interface.replace("``", "`").split())), ""]
+    out += _code("text", probes.replace("``", "")) + [""]
+    out += _table(["row", "encoding", "definition"],
+                  [[f"`{r}`", _esc(m.names[r]), _esc(m.definitions[r])] for r in m.rows]) + [""]
+    consts = ["DIM", "TRAIN_LENGTH", "TRAIN_CONTEXTS", "FAR_LENGTH", "OFFSETS", "SCORE_OFFSETS", "SMOOTH_STEPS",
+              "GRID", "GRID_OFFSETS", "BOUND_GROWTH", "LINEAR_RTOL", "SCORE_RTOL", "NORM_RTOL", "ROPE_BASE", "SEED"]
+    out += ["Constants of the checks (`pe_spec.matrix`):", ""]
+    out += _table(["constant", "value"], [[f"`{c}`", f"`{getattr(M, c)!r}`"] for c in consts]) + [""]
+    beyond = M.beyond_positions()
+    out += [f"Probes past the training length: {beyond.size} positions from {int(beyond.min())} to "
+            f"{int(beyond.max())} (windows around 2^8 .. 2^30 and 2^31 - 1).", ""]
+
+    out += ["## Counterexamples", "",
+            "Each failing cell, with the counterexample its check found (anchors `cx-<row>-<property>`).", ""]
+    for (r, p), c in m.cells.items():
+        if c.holds:
+            continue
+        out += [f'<a id="{_cx_anchor(r, p)}"></a>', "",
+                f"- **{_esc(m.names[r])}, {M.PROPERTY_TITLES[p]}**: {_esc(c.evidence.split(': ', 1)[1])} "
+                f"([the check](#{M.check_anchor(p)}))", ""]
+
+    out += ["## What the passing cells checked", ""]
+    prow = []
+    for (r, p), c in m.cells.items():
+        if c.holds:
+            link = _matrix_cell_link(c)
+            by = f"[`{c.link}`]({link})" if not c.link.startswith("#") else f"[check]({link})"
+            prow.append([_esc(m.names[r]), M.PROPERTY_TITLES[p], _esc(c.evidence.split(": ", 1)[1]), by])
+    out += _table(["encoding", "property", "evidence", "decided by"], prow) + [""]
+
+    out += ["## The checks", "",
+            "One function per property in `pe_spec.matrix`; its docstring is the definition, quoted here.", ""]
+    for p in m.props:
+        fn = M.CHECKS[p].doc_fn
+        out += [f'<a id="{M.check_anchor(p)}"></a>', "", f"### {M.PROPERTY_TITLES[p]} (`{p}`)", "",
+                f"*{_esc(PROPERTIES[p])}* (`pe_spec.naive.reference.PROPERTIES`). Checked by `{fn.__name__}`:", ""]
+        out += _code("text", inspect.cleandoc(fn.__doc__)) + [""]
+
+    hz = _horizon_data()
+    table = hz["table"]
+    out += ["## Uniqueness horizon per dtype", "",
+            "The largest L such that positions 0..L-1 of Vaswani sinusoids (base 10000) all have distinct "
+            "encodings after correct rounding to the dtype (`pe_spec.naive.reference.uniqueness_horizon`, "
+            f"searched up to {_pow2(M.HORIZON_MAX_POSITIONS)} positions). `≥ {_pow2(M.HORIZON_MAX_POSITIONS)}` "
+            "means no repeat was found below the search bound: a lower bound, not the horizon. In float64 "
+            "the reference is unique over the whole exact range (the matrix above).", ""]
+    out += _table(["dim"] + [f"`{dt}`" for dt in M.HORIZON_DTYPES],
+                  [[str(d)] + [_horizon_cell(*table[d, dt]) for dt in M.HORIZON_DTYPES] for d in M.HORIZON_DIMS])
+    out += ["", "![uniqueness horizon per dtype](plots/uniqueness_horizon.png)", "",
+            f"*Uniqueness horizon per dim and dtype (log scale). Hatched bars reached the search bound "
+            f"{_pow2(M.HORIZON_MAX_POSITIONS)} without a repeat (lower bounds).*", "",
+            f"<!-- plot data fingerprint (drift check): {hz['fingerprint']} -->", ""]
+
+    heat = _heatmap_data()
+    out += ["## Plots", "", "### Each encoding over positions x channels", "",
+            "![encodings over positions and channels](plots/encoding_heatmaps.png)", "",
+            f"*Positions 0..{HEATMAP_POSITIONS - 1} as one sequence of length {HEATMAP_POSITIONS} (so the normalized "
+            f"encoding is p/{HEATMAP_POSITIONS}), {M.DIM} channels, each panel with its own colour scale. The dashed "
+            f"line is the training length {M.TRAIN_LENGTH}: the learned table has no rows past it (blank). RoPE is "
+            f"shown as R(p) applied to u = (1, 0, 1, 0, ...), i.e. (cos p w_i, sin p w_i) per pair.*", "",
+            f"<!-- plot data fingerprint (drift check): {heat['fingerprint']} -->", ""]
+    dot = _dot_offset_data()
+    out += ["### Dot product against offset", "",
+            "![dot product against offset](plots/dot_product_vs_offset.png)", "",
+            "*" + _esc(f"d = {DOT_DIM}, base 10000. Solid: <PE(0), PE(k)> / <PE(0), PE(0)> of Vaswani sinusoids, "
+                       f"which is (1/(d/2)) sum_i cos(k w_i) at every base position (clause sinusoidal.offset-dot). "
+                       f"Dashed and dotted: <rope(q, p), rope(q, p + k)> averaged over {DOT_SAMPLES} standard normal q "
+                       f"(seed {DOT_SEED}), divided by the mean |q|^2, at p = {DOT_BASE_POSITIONS[0]} and "
+                       f"p = {DOT_BASE_POSITIONS[1]}: the same curve at both (clause rope.relative-shift). In "
+                       "expectation it equals the sinusoid's, since E[q^T R(k w) q] = sum_i E|q_i|^2 cos(k w_i) and "
+                       "RoPE and Vaswani share w_i = 10000^(-2i/d); the gap is sampling noise.") + "*", "",
+            f"<!-- plot data fingerprint (drift check): {dot['fingerprint']} -->", ""]
+    return "\n".join(out)
+
+
+def _render_matrix_plots(out_dir: Path, plt: Any) -> list[Path]:
+    from pe_spec import matrix as M
+
+    written = []
+    heat = _heatmap_data()
+    names = {k: M.make_encoding(k).name for k in M.ROWS}
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.2))
+    for ax, key in zip(axes.ravel(), M.ROWS):
+        v = np.ma.masked_invalid(heat[key].T)
+        im = ax.imshow(v, aspect="auto", origin="lower", interpolation="nearest", cmap="viridis",
+                       extent=(-0.5, HEATMAP_POSITIONS - 0.5, -0.5, M.DIM - 0.5))
+        ax.axvline(M.TRAIN_LENGTH - 0.5, color="white", ls="--", lw=1.2)
+        ax.set_title(names[key])
+        ax.set_xlabel("position p")
+        ax.set_ylabel("channel")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+        if key == "learned_table":
+            ax.text(M.TRAIN_LENGTH + 32, M.DIM / 2, "IndexError\n(no row)", ha="center", va="center", fontsize=8)
+    fig.suptitle(f"The six encodings over positions 0..{HEATMAP_POSITIONS - 1} x {M.DIM} channels "
+                 f"(dashed: training length {M.TRAIN_LENGTH})")
+    fig.tight_layout()
+    path = out_dir / PLOTS[2]
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    written.append(path)
+
+    dot = _dot_offset_data()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.9), sharey=True)
+    styles = {DOT_BASE_POSITIONS[0]: ("--", "tab:orange"), DOT_BASE_POSITIONS[1]: (":", "tab:red")}
+    for ax, name, plot in ((axes[0], "lin", axes[0].plot), (axes[1], "log", axes[1].semilogx)):
+        k = dot[f"k_{name}"]
+        plot(k, dot[f"sin_{name}"], "-", color="tab:blue", lw=1.6, label="sinusoidal <PE(p), PE(p+k)>")
+        for p0, (ls, col) in styles.items():
+            plot(k, dot[f"rope_{name}_{p0}"], ls, color=col, lw=1.2,
+                 label=f"RoPE mean over q of <rope(q, p), rope(q, p+k)>, p = {p0}")
+        ax.axhline(0, color="0.5", lw=0.6)
+        ax.grid(True, alpha=0.3)
+        ax.set_xlabel("offset k" + (" (log scale)" if name == "log" else ""))
+    axes[0].set_ylabel("score / score at k = 0")
+    axes[0].legend(loc="upper right", fontsize=7.5)
+    fig.suptitle(f"Dot product against offset, d = {DOT_DIM}, base 10000 (normalised to 1 at k = 0)")
+    fig.tight_layout()
+    path = out_dir / PLOTS[3]
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    written.append(path)
+
+    table = _horizon_data()["table"]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / len(M.HORIZON_DTYPES)
+    colors = {"float32": "tab:blue", "bfloat16": "tab:orange", "float16": "tab:green"}
+    x = np.arange(len(M.HORIZON_DIMS))
+    for j, dt in enumerate(M.HORIZON_DTYPES):
+        hs = [table[d, dt][0] for d in M.HORIZON_DIMS]
+        found = [table[d, dt][1] for d in M.HORIZON_DIMS]
+        bars = ax.bar(x + (j - (len(M.HORIZON_DTYPES) - 1) / 2) * width, hs, width, color=colors.get(dt),
+                      label=dt, edgecolor="black", linewidth=0.5)
+        for b, h, f in zip(bars, hs, found):
+            if not f:
+                b.set_hatch("//")
+            ax.text(b.get_x() + b.get_width() / 2, h * 1.15, str(h) if f else "≥", ha="center", va="bottom",
+                    fontsize=7, rotation=90 if f else 0)
+    ax.set_yscale("log", base=2)
+    ax.set_ylim(1, M.HORIZON_MAX_POSITIONS * 64)
+    ax.axhline(M.HORIZON_MAX_POSITIONS, color="0.4", ls=":", lw=0.8)
+    ax.set_xticks(x, [f"d = {d}" for d in M.HORIZON_DIMS])
+    ax.set_ylabel("uniqueness horizon (positions)")
+    ax.legend(title="dtype (hatched: no repeat below the bound, a lower bound)", fontsize=8, title_fontsize=8,
+              loc="upper center", ncol=len(M.HORIZON_DTYPES))
+    ax.set_title(f"Vaswani sinusoids: positions distinguishable after rounding (search bound "
+                 f"2^{int(math.log2(M.HORIZON_MAX_POSITIONS))})")
+    fig.tight_layout()
+    path = out_dir / PLOTS[4]
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    written.append(path)
     return written
 
 
@@ -870,7 +1148,7 @@ def render_markdown() -> dict[str, str]:
     verdicts: dict[str, Any] = {}
     pages = {"index.md": render_index(checks), "clauses.md": render_index_of_clauses(checks),
              "rope.md": render_rope_page(checks, verdicts), "impl.md": render_impl_page(checks, verdicts),
-             "tolerance.md": render_tolerance_page()}
+             "tolerance.md": render_tolerance_page(), "property-matrix.md": render_matrix_page()}
     for fam in sorted({c.family for c in clauses.all_clauses()}):
         page = page_for(fam)
         if page not in pages:
