@@ -81,7 +81,7 @@ class RopeCase:
 
     def positions_tensor(self, positions: np.ndarray | None = None) -> torch.Tensor:
         p = self.positions if positions is None else positions
-        return torch.as_tensor(np.asarray(p, dtype=np.int64), device=self.device)
+        return torch.tensor(np.asarray(p, dtype=np.int64), device=self.device)
 
     def make_x(self, seed: int | None = None, lead: tuple[int, ...] | None = None, seq: int | None = None) -> torch.Tensor:
         """Standard-normal values drawn in float32 and rounded to the dtype."""

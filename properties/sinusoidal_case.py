@@ -45,7 +45,7 @@ class SinusoidalCase:
         return np.asarray(self.ex.positions, dtype=np.int64)
 
     def positions_tensor(self, positions: np.ndarray | None = None) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(self.positions if positions is None else positions, dtype=np.int64))
+        return torch.tensor(np.asarray(self.positions if positions is None else positions, dtype=np.int64))
 
     def invoke(self, positions: torch.Tensor, fn: Callable | None = None):
         return (fn or self.fn)(positions)
