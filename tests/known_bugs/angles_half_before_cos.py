@@ -10,9 +10,13 @@ Regime: bfloat16 and float16 inputs (a float32 kernel is exact), positions above
 Mirrors: deepspeedai/Megatron-DeepSpeed #206 (``A.half().cos()`` differs sharply from
 ``A.cos().half()`` at position 510, B-PREC-08); vllm-project/vllm #1004 (B-PREC-07).
 
-Caught by: rope.reference and rope.relative-shift (rounding the angle breaks shift
-invariance), rope.composition, and the clauses that compare with the reference (rope.positions,
-rope.cache-coverage, rope.gradient, impl.environment, impl.compile).
+Caught by: rope.reference (main), rope.relative-shift and rope.composition (rounding an angle
+is not additive), rope.norm (float16: angles above 65504 overflow to inf, so cos/sin and the
+output are NaN), and the clauses that compare with the reference (rope.cache-coverage,
+rope.gradient, impl.environment, impl.compile). Float32 passes every clause. The rounding is
+row-wise, so rope.positions holds; the clauses that compare two outputs of the kernel
+(impl.determinism, impl.batch-independence, impl.stride-invariance, rope.linearity) see equal
+NaNs at the same places, which is agreement, and pass.
 """
 import torch
 

@@ -11,8 +11,12 @@ Mirrors: NVIDIA/TensorRT-LLM #785 ('rotary_embedding_base' not passed to gpt_att
 converting Qwen 72B) and lyogavin/airllm #368 (rope_theta not copied, fell back to 10000,
 B-SCL-22).
 
-Caught by: rope.reference and the clauses that compare with it (rope.positions,
-rope.cache-coverage, rope.gradient, impl.environment, impl.compile).
+Caught by: rope.reference (main) and the clauses that compare with it (rope.cache-coverage,
+rope.gradient, impl.environment, and impl.compile, whose configuration has base 1e7). The
+frequencies are the same for every row, so rope.positions and rope.relative-shift pass.
+rope.composition fails incidentally, in float32 on the examples that reach it (base 1e6 or 1e7,
+positions of some thousands): the faster base-10000 angles round more than the allowance for
+the configured base grants.
 """
 import torch
 

@@ -10,9 +10,9 @@ Regime: every position, including 0; every dtype.
 Mirrors: the cos/sin argument-order pitfall the rope.reference clause lists; related:
 NVIDIA/Megatron-LM #7465 (precomputed cos/sin passed where angles were expected, B-PREC-13).
 
-Caught by: rope.zero, rope.composition, rope.reference and the clauses that compare with it
-(rope.positions, rope.cache-coverage, rope.gradient, impl.environment, impl.compile).
-rope.relative-shift and rope.norm pass.
+Caught by: rope.zero (main), rope.composition, rope.reference and the clauses that compare with
+it (rope.cache-coverage, rope.gradient, impl.environment, impl.compile). rope.relative-shift,
+rope.norm, rope.linearity and rope.positions pass.
 """
 import torch
 

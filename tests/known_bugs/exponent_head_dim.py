@@ -11,9 +11,10 @@ Mirrors: pie-project/pie #603 (rope_partial used theta**(-2i/head_dim); top-1 ag
 from 60% to 92.5% after the fix, B-PART-01); apache/tvm #18102 (head_dim//2 vs rotary_dim//2,
 B-PART-07).
 
-Caught by: rope.reference and the clauses that compare with it (rope.positions,
-rope.cache-coverage, rope.gradient, impl.environment, impl.compile). Consistent wrong
-frequencies keep rope.relative-shift and rope.composition.
+Caught by: rope.reference (main) and the clauses that compare with it (rope.cache-coverage,
+rope.gradient, impl.environment, impl.compile). rope.composition fails incidentally, on the
+examples that reach such angles: the wrong frequencies are larger than w_i, so the kernel's own
+angle rounding exceeds the allowance sized for w_i. rope.relative-shift and rope.positions pass.
 """
 import torch
 

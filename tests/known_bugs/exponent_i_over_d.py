@@ -10,9 +10,11 @@ Regime: any position > 0 and rotary_dim >= 4 (with a single pair, w_0 = 1 is rig
 Mirrors: DongjunLee/transformer-tensorflow #6 and rasbt/LLMs-from-scratch #410 (B-SIN-03: the
 proposed ``arange(d/2)/d`` exponent halves the log-frequency range).
 
-Caught by: rope.reference (and the clauses that compare with the reference: rope.positions,
-rope.cache-coverage, rope.gradient, impl.environment, impl.compile). A wrong but fixed
-frequency is still a rotation group, so rope.relative-shift and rope.composition pass.
+Caught by: rope.reference (main) and the clauses that compare with it (rope.cache-coverage,
+rope.gradient, impl.environment, impl.compile). A wrong but fixed frequency is still a rotation
+group applied row by row, so rope.relative-shift and rope.positions pass. rope.composition fails
+incidentally, on the examples that reach such angles (mostly float32): the larger angles round
+more than the allowance for w_i grants.
 """
 import torch
 

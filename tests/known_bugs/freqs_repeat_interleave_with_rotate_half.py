@@ -10,9 +10,10 @@ Regime: any position > 0 with rotary_dim >= 4; every dtype.
 Mirrors: raiyanyahya/how-to-train-your-gpt #6 (repeat_interleave with rotate_half) and, the
 other way round, facebookresearch/vjepa2 #15 (B-LAY-09); NVIDIA/Megatron-LM #3900 (B-LAY-13).
 
-Caught by: rope.relative-shift (the score depends on absolute positions), rope.norm,
-rope.composition, rope.reference and the clauses comparing with it (rope.positions,
-rope.cache-coverage, rope.gradient, impl.environment, impl.compile).
+Caught by: rope.relative-shift (main: the score depends on absolute positions), rope.norm,
+rope.composition, rope.reference and the clauses comparing with it (rope.cache-coverage,
+rope.gradient, impl.environment, impl.compile). Each row still follows its own position, so
+rope.positions passes.
 """
 import torch
 

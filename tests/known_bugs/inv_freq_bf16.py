@@ -12,9 +12,10 @@ Mirrors: huggingface/transformers #25681 (cached cos/sin wrong after model.half(
 and sgl-project/sglang-jax #1472 (inv_freq quantised to bf16 before the einsum); the same root
 cause as EleutherAI/gpt-neox #1003 (B-PREC-01, B-PREC-02, B-PREC-09).
 
-Caught by: rope.reference (and every clause that compares with the reference: rope.positions,
-rope.cache-coverage, rope.gradient, impl.environment, impl.compile). The frequencies are wrong
-but consistent, so rope.relative-shift and rope.composition still hold.
+Caught by: rope.reference (main) and every clause that compares with the reference
+(rope.cache-coverage, rope.gradient, impl.environment, impl.compile). The frequencies are wrong
+but consistent, and the same for every row, so rope.relative-shift, rope.composition and
+rope.positions (rows of a partial call against the full call) still hold.
 """
 import torch
 

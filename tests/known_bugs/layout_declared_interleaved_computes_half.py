@@ -10,10 +10,12 @@ Mirrors: TransformerLensOrg/TransformerLens #365 (GPT-J got NeoX rotate_half ins
 rotate-every-two, B-LAY-12) and vllm-project/vllm #49290 (an M-RoPE kernel hard-coding the
 NeoX rotation for GPT-J style models, B-LAY-06).
 
-Caught by: rope.reference and rope.norm (the declared pairs do not keep their norms), plus
-the clauses that compare with the reference (rope.positions, rope.cache-coverage,
-rope.gradient, impl.environment, impl.compile). It is a rotation of its own pairs, so
-q.k stays relative: rope.relative-shift and rope.composition pass.
+Caught by: rope.reference (main) and rope.norm (the declared pairs do not keep their norms),
+plus the clauses that compare with the reference (rope.cache-coverage, rope.gradient,
+impl.environment, impl.compile). rope.composition and rope.linearity fail incidentally: the
+kernel's rounding on its own pairs, at other pairs' frequencies, exceeds the per-pair
+allowance. It is a rotation of its own pairs, applied row by row, so q.k stays relative and a
+partial call gives the rows of the full call: rope.relative-shift and rope.positions pass.
 """
 import torch
 

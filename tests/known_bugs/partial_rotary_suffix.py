@@ -11,8 +11,12 @@ pass-through channels differ at every position.
 Mirrors: raullenchai/Rapid-MLX #1225 (the first patch scaled the leading slice where the
 rotary channels are the trailing ones, B-PART-06); P7's "slice position matches the spec".
 
-Caught by: rope.pass-through, rope.reference and the clauses that compare with it
-(rope.positions, rope.cache-coverage, rope.gradient, impl.environment, impl.compile).
+Caught by: rope.pass-through (main), rope.reference and the clauses that compare with it
+(rope.cache-coverage, rope.gradient, impl.environment, impl.compile). The declared rotary
+channels come back unchanged, so rope.norm, rope.zero, rope.composition and rope.positions pass.
+rope.relative-shift can fail incidentally, on the examples that reach it (small head_dim, e.g.
+6): the score's allowance covers the declared rotary prefix only, not the rounding of the
+wrongly rotated suffix.
 """
 import torch
 

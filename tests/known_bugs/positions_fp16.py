@@ -3,7 +3,8 @@
 Bug: ``seq = positions.half()`` (the model runs in fp16, so the position vector is made "like"
 the activations) before the outer product with fp32 inverse frequencies. fp16 represents
 integers exactly only up to 2048: above it neighbouring positions collapse onto the same
-value (spacing 2, 4, ... 32 below 65504), and above 65504 they become inf, so the angles are NaN.
+value (spacing 2, 4, ... 32 below 65504), and from 65520 on they round to inf, so the angles
+and the output are NaN.
 
 Regime: positions > 2048 for every input dtype (the cast does not depend on x.dtype);
 NaN output from 65520 on.
@@ -11,9 +12,13 @@ NaN output from 65520 on.
 Mirrors: NVIDIA/Megatron-LM #535 (``seq.type_as(inv_freq)`` casts positions to fp16, tail
 positions collapse) (B-PREC-06); openvinotoolkit/openvino #25883 is the same fix on GPU.
 
-Caught by: rope.reference, rope.relative-shift (rounding a position is not shift-invariant),
-rope.composition (round(a) + round(b) != round(a + b)), rope.positions, rope.cache-coverage,
-rope.gradient, impl.environment, impl.compile.
+Caught by: rope.reference (main), rope.relative-shift and rope.composition (rounding a position
+is not shift-invariant or additive), rope.norm (NaN pairs from positions >= 65520), and the
+clauses that compare with the reference (rope.cache-coverage, rope.gradient, impl.environment,
+impl.compile, whose configuration serves 2**25 positions). Each row's rotation depends on its own
+position only, so rope.positions holds; the clauses that compare two outputs of the kernel
+(impl.determinism, impl.batch-independence, impl.stride-invariance, rope.linearity) see equal
+NaNs at the same places, which is agreement, and pass.
 """
 import torch
 

@@ -11,9 +11,10 @@ Regime: any positions that are not exactly 0, 1, ..., seq-1; every dtype.
 Mirrors: huggingface/transformers #22161 (GPT-NeoX rotary used arange(seq_len) instead of
 position_ids, so left padding broke it, B-POS-01); unslothai/unsloth #3795 (B-POS-02).
 
-Caught by: rope.positions, rope.reference, rope.zero, rope.composition and the other clauses
-that compare with the reference (rope.cache-coverage, rope.gradient, impl.environment,
-impl.compile).
+Caught by: rope.positions (main: a KV-cache suffix or a decode step alone is rotated as if it
+started at 0, unlike the same rows of the full call), rope.reference, rope.zero,
+rope.composition and the other clauses that compare with the reference (rope.cache-coverage,
+rope.gradient, impl.environment, impl.compile). rope.relative-shift and rope.norm pass.
 """
 import torch
 

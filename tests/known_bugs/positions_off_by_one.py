@@ -9,9 +9,9 @@ Regime: every position, including 0; every dtype.
 Mirrors: facebookresearch/fairseq #1177 ("Position numbers begin at padding_idx+1") and the OPT
 offset of 2 in huggingface/transformers #20761 (B-SIN-04).
 
-Caught by: rope.zero, rope.composition (R(a+1)R(b+1) = R(a+b+2)), rope.reference and the
-clauses that compare with it (rope.positions, rope.cache-coverage, rope.gradient,
-impl.environment, impl.compile). rope.relative-shift passes.
+Caught by: rope.zero (main), rope.composition (R(a+1)R(b+1) = R(a+b+2)), rope.reference and the
+clauses that compare with it (rope.cache-coverage, rope.gradient, impl.environment,
+impl.compile). rope.relative-shift and rope.positions (every row is off by the same one) pass.
 """
 import torch
 

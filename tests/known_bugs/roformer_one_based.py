@@ -10,9 +10,11 @@ every dtype.
 
 Mirrors: bkitano/llama-from-scratch #8 (theta = 10000**(-2(i-1)/d) with a 0-based i, B-SIN-03).
 
-Caught by: rope.reference and the clauses that compare with it (rope.positions,
-rope.cache-coverage, rope.gradient, impl.environment, impl.compile). A fixed wrong frequency
-set still composes and stays relative.
+Caught by: rope.reference (main) and the clauses that compare with it (rope.cache-coverage,
+rope.gradient, impl.environment, impl.compile). rope.composition and rope.relative-shift fail
+incidentally, on the examples that reach such angles: w_0 = base**(2/d) > 1 (base itself with a
+single pair), and the faster angles round more than the allowance sized for the true w_i
+grants. rope.positions passes.
 """
 import torch
 

@@ -12,9 +12,9 @@ Mirrors: the sign-convention caveat in known-bugs.md section 9 (Fleetwood's blog
 clockwise matrix [[cos, sin], [-sin, cos]] next to the RoFormer counter-clockwise formula);
 no single upstream issue in the catalogue.
 
-Caught by: rope.reference and the clauses that compare with it (rope.positions,
-rope.cache-coverage, rope.gradient, impl.environment, impl.compile). rope.relative-shift,
-rope.norm, rope.zero and rope.composition MUST pass: the bug is invisible to them.
+Caught by: rope.reference (main) and the clauses that compare with it (rope.cache-coverage,
+rope.gradient, impl.environment, impl.compile). rope.relative-shift, rope.norm, rope.zero,
+rope.composition, rope.linearity and rope.positions MUST pass: the bug is invisible to them.
 """
 import torch
 
