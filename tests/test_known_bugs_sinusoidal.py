@@ -38,18 +38,14 @@ them over workers.
 from __future__ import annotations
 
 import ast
-import json
 import re
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from known_bug_judge import judge
 
-REPO = Path(__file__).resolve().parents[1]
 KNOWN_BUGS = Path(__file__).resolve().parent / "known_bugs_sinusoidal"
-RUN_TIMEOUT_S = 900
 
 # A bug in the table's values fails sinusoidal.reference and impl.environment, which re-checks the
 # table (built under a bf16 default dtype) against the same reference.
@@ -138,59 +134,9 @@ BUGS: dict[str, Bug] = {
 CLAUSE_ID = re.compile(r"\b(?:sinusoidal|impl|device)\.[a-z][a-z-]*[a-z]\b")
 
 
-def _run_check(module: str, report: Path) -> subprocess.CompletedProcess:
-    target = f"{KNOWN_BUGS / f'{module}.py'}:kernel"
-    return subprocess.run([sys.executable, "-m", "pe_spec.cli", "check", target, "-q", "--report", str(report)],
-                          cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, stdin=subprocess.DEVNULL)
-
-
-def _first_line(clause: dict) -> str:
-    return (clause.get("detail") or clause["status"]).splitlines()[0][:300]
-
-
-def _reproduce(clause: dict) -> str:
-    """The reproduce command of the clause's first failing test, if any."""
-    for test in clause.get("tests", []):
-        for line in (test.get("message") or "").splitlines():
-            if line.strip().startswith("reproduce:"):
-                return line.strip()
-    return ""
-
-
 @pytest.mark.parametrize("module", sorted(BUGS))
 def test_known_bug_is_caught_by_expected_clauses(module: str, tmp_path: Path, record_property) -> None:
-    row = BUGS[module]
-    report_path = tmp_path / f"{module}.json"
-    proc = _run_check(module, report_path)
-    assert report_path.exists(), f"no report written (exit {proc.returncode})\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    report = json.loads(report_path.read_text())
-    by_id = {c["id"]: c for c in report["clauses"]}
-    failed = {cid for cid, c in by_id.items() if c["status"] in ("fail", "error")}
-    accelerator = report["environment"]["devices"] != ["cpu"]
-    required, allowed = row.required(accelerator), row.allowed(accelerator)
-    record_property("failed_clauses", sorted(failed))
-    record_property("main_worst_ratio", by_id.get(row.main, {}).get("worst_ratio"))
-
-    errors = {cid: _first_line(c) for cid, c in by_id.items() if c["status"] == "error"}
-    assert not errors, f"{module}: the suite crashed instead of judging: {errors}"
-    assert proc.returncode == 1, f"{module}: exit {proc.returncode}, expected 1 (nonconformant)\n{proc.stdout[-3000:]}"
-    assert by_id[row.main]["status"] == "fail", f"{module}: its main clause {row.main} reports {by_id[row.main]['status']}"
-    missing, unexpected = required - failed, failed - allowed
-    if missing or unexpected:
-        lines = [f"{module}: failed clauses differ from the table"]
-        for cid in sorted(unexpected):
-            lines.append(f"  unexpected FAIL {cid} (worst ratio {by_id[cid]['worst_ratio']}): {_first_line(by_id[cid])}")
-            lines.append(f"    {_reproduce(by_id[cid])}")
-            lines.append("    its property holds for this kernel by construction: a false failure of the suite"
-                         if cid in row.must_pass else
-                         "    replay it: a false failure of the suite, or an incidental one the ci examples now reach")
-        for cid in sorted(missing):
-            status = by_id[cid]["status"] if cid in by_id else "absent"
-            lines.append(f"  expected FAIL {cid}, got {status} (worst ratio {by_id.get(cid, {}).get('worst_ratio')})")
-        pytest.fail("\n".join(lines))
-    wrong = {cid: by_id[cid]["status"] for cid in row.must_pass if by_id[cid]["status"] != "pass"}
-    assert not wrong, f"{module}: the property of {sorted(wrong)} holds for this kernel by construction, " \
-                      f"yet they report {wrong}"
+    judge(module, BUGS[module], KNOWN_BUGS / f"{module}.py", tmp_path, record_property)
 
 
 def _docstring(module: str) -> str:
