@@ -7,9 +7,11 @@ must fail), ``allowed(accelerator)`` (those that may: required plus incidental o
 """
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -71,3 +73,59 @@ def judge(module: str, row: Any, kernel_file: Path, tmp_path: Path,
         pytest.fail("\n".join(lines))
     wrong = {cid: by_id[cid]["status"] for cid in row.must_pass if by_id[cid]["status"] != "pass"}
     assert not wrong, f"{module}: the property of {sorted(wrong)} holds for this kernel, yet they report {wrong}"
+
+
+@dataclass(frozen=True)
+class Bug:
+    """One row of a known-bug table."""
+
+    main: str                                    # the clause meant to catch it
+    fails: frozenset[str]                        # every clause the bug violates: must fail
+    reference_clause: str                        # the family's reference-agreement clause
+    incidental: dict[str, str] = field(default_factory=dict)  # may fail, through the kernel's rounding
+    must_pass: frozenset[str] = frozenset()      # the property holds for this kernel: must pass
+
+    def required(self, accelerator: bool) -> set[str]:
+        """Clauses that must fail. device.agreement first checks the output against the reference:
+        on a machine with an accelerator it fails exactly when the reference clause does."""
+        out = set(self.fails)
+        if accelerator and self.reference_clause in out:
+            out.add("device.agreement")
+        return out
+
+    def allowed(self, accelerator: bool) -> set[str]:
+        """Clauses that may fail: the required ones and the incidental ones. Incidental failures
+        depend on what the derandomized ci draws reach, which moves when the suite's source does."""
+        return self.required(accelerator) | set(self.incidental)
+
+
+def row_builder(reference_clause: str) -> Callable[..., Bug]:
+    """bug(main, *fails, incidental=..., must_pass=...) for a family's table; fails may be sets."""
+
+    def bug(main: str, *fails: str | frozenset, incidental: dict | None = None, must_pass: tuple = ()) -> Bug:
+        flat: set[str] = {main}
+        for f in fails:
+            flat |= set(f) if isinstance(f, frozenset) else {f}
+        return Bug(main, frozenset(flat), reference_clause, dict(incidental or {}), frozenset(must_pass))
+
+    return bug
+
+
+def check_table(bugs: dict[str, Bug], directory: Path, minimum: int) -> None:
+    """The table has one row per module in directory (at least minimum), naming registered clauses."""
+    from pe_spec import clauses
+
+    modules = {p.stem for p in directory.glob("*.py") if not p.stem.startswith("_")}
+    assert modules == set(bugs), f"modules without a row: {sorted(modules - set(bugs))}; " \
+                                 f"rows without a module: {sorted(set(bugs) - modules)}"
+    assert len(bugs) >= minimum
+    known = set(clauses.ids())
+    for module, row in bugs.items():
+        named = {row.main} | row.fails | set(row.incidental) | row.must_pass
+        assert named <= known, f"{module}: unknown clause ids {sorted(named - known)}"
+        assert not (row.must_pass & row.allowed(accelerator=True)), f"{module}: a clause both fails and must pass"
+        assert not (row.fails & set(row.incidental)), f"{module}: a clause is both genuine and incidental"
+
+
+def docstring(path: Path) -> str:
+    return ast.get_docstring(ast.parse(path.read_text())) or ""

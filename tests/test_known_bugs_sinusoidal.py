@@ -37,13 +37,11 @@ them over workers.
 """
 from __future__ import annotations
 
-import ast
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from known_bug_judge import judge
+from known_bug_judge import Bug, check_table, docstring, judge, row_builder
 
 KNOWN_BUGS = Path(__file__).resolve().parent / "known_bugs_sinusoidal"
 
@@ -61,32 +59,7 @@ FASTER_ANGLES = ("the offset map is a fixed rotation for this kernel too, but it
                  "and their float32 rounding exceeds the allowance sized for the declared w_i")
 
 
-@dataclass(frozen=True)
-class Bug:
-    main: str                                    # the clause meant to catch it
-    fails: frozenset[str]                        # every clause the bug violates
-    incidental: dict[str, str] = field(default_factory=dict)  # fails through the kernel's rounding
-    must_pass: frozenset[str] = frozenset()      # the property holds for this kernel
-
-    def required(self, accelerator: bool) -> set[str]:
-        """Clauses that must fail. device.agreement compares the table built on the accelerator with
-        the reference: on a machine with one it fails exactly when sinusoidal.reference does."""
-        out = set(self.fails)
-        if accelerator and "sinusoidal.reference" in out:
-            out.add("device.agreement")
-        return out
-
-    def allowed(self, accelerator: bool) -> set[str]:
-        """Clauses that may fail: the required ones and the incidental ones. Incidental failures
-        depend on what the derandomized ci draws reach, which moves when the suite's source does."""
-        return self.required(accelerator) | set(self.incidental)
-
-
-def bug(main: str, *fails: str | frozenset, incidental: dict | None = None, must_pass: tuple = ()) -> Bug:
-    flat: set[str] = {main}
-    for f in fails:
-        flat |= set(f) if isinstance(f, frozenset) else {f}
-    return Bug(main, frozenset(flat), dict(incidental or {}), frozenset(must_pass))
+bug = row_builder("sinusoidal.reference")
 
 
 BUGS: dict[str, Bug] = {
@@ -140,35 +113,11 @@ def test_known_bug_is_caught_by_expected_clauses(module: str, tmp_path: Path, re
 
 
 def _docstring(module: str) -> str:
-    tree = ast.parse((KNOWN_BUGS / f"{module}.py").read_text())
-    return ast.get_docstring(tree) or ""
+    return docstring(KNOWN_BUGS / f"{module}.py")
 
 
-def test_table_covers_every_known_bug_module() -> None:
-    modules = {p.stem for p in KNOWN_BUGS.glob("*.py") if not p.stem.startswith("_")}
-    assert modules == set(BUGS), f"modules without a row: {sorted(modules - set(BUGS))}; " \
-                                 f"rows without a module: {sorted(set(BUGS) - modules)}"
-    assert len(BUGS) >= 8
-
-
-def test_table_names_registered_clauses() -> None:
-    from pe_spec import clauses
-
-    known = set(clauses.ids())
-    for module, row in BUGS.items():
-        named = {row.main} | row.fails | set(row.incidental) | row.must_pass
-        assert named <= known, f"{module}: unknown clause ids {sorted(named - known)}"
-        assert not (row.must_pass & row.allowed(accelerator=True)), f"{module}: a clause both fails and must pass"
-        assert not (row.fails & set(row.incidental)), f"{module}: a clause is both genuine and incidental"
-
-
-def test_every_module_declares_a_sinusoidal_kernel() -> None:
-    """Each module loads through the public loader and exposes a sinusoidal `kernel`."""
-    from pe_spec.loading import load
-
-    for module in sorted(BUGS):
-        impl = load(f"{KNOWN_BUGS / f'{module}.py'}:kernel")
-        assert impl.family == "sinusoidal", f"{module}: kernel is a {impl.family} implementation"
+def test_table_covers_every_module_and_names_registered_clauses() -> None:
+    check_table(BUGS, KNOWN_BUGS, minimum=8)
 
 
 @pytest.mark.parametrize("module", sorted(BUGS))
