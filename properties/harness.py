@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
@@ -167,3 +168,35 @@ def run_check(check_id: str, impl: Implementation, ex: Example) -> None:
         reject()
     outcomes.record_example()
     check.fn(case)
+
+
+class Case:
+    """One drawn example bound to the implementation under test; families subclass it with their
+    reference and tolerance helpers. ``config_type`` builds the family's Config from the example."""
+
+    family = ""
+    config_type: type = dict
+
+    def __init__(self, impl: Implementation, ex: Example, check_id: str) -> None:
+        self.impl, self.ex, self.check_id = impl, ex, check_id
+        self.cfg = self.config_type(**ex.config)
+
+    @cached_property
+    def fn(self) -> Callable:
+        return self.build()
+
+    def build(self, *, fresh: bool = False) -> Callable:
+        """The function under test (cached per config unless fresh); a raising factory fails the clause."""
+        try:
+            return self.impl.factory(self.cfg) if fresh else self.impl.build(self.cfg)
+        except Unsupported:
+            raise
+        except Exception as e:
+            self.fail(f"the factory raised {type(e).__name__}: {e}")
+
+    @property
+    def positions(self) -> np.ndarray:
+        return np.asarray(self.ex.positions, dtype=np.int64)
+
+    def fail(self, what: str, **kw) -> None:
+        fail(self.check_id, self.ex, what, **kw)

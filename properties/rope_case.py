@@ -2,7 +2,6 @@
 helpers every RoPE check uses (so each check reads as its property, nothing else)."""
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -14,33 +13,21 @@ from pe_spec.dtypes import torch_dtype
 from pe_spec.rope import reference
 from pe_spec.rope.contract import Config
 
-from .harness import Example, fail, measure
+from .harness import Case, Example, measure
 
 
-class RopeCase:
+class RopeCase(Case):
     family = "rope"   # the implementations whose checks use this case type
+    config_type = Config
 
     def __init__(self, impl: Implementation, ex: Example, check_id: str) -> None:
-        self.impl, self.ex, self.check_id = impl, ex, check_id
-        self.cfg = Config(**ex.config)
+        super().__init__(impl, ex, check_id)
         self.layout: str = impl.declared["layout"]
         self.dtype = torch_dtype(ex.dtype)
         self.device = torch.device(ex.device)
         self.inv_freq = reference.inverse_frequencies(self.cfg.rotary_dim, self.cfg.base)
 
-    # ---- building and calling the kernel ----
-    @cached_property
-    def fn(self) -> Callable:
-        return self.build()
-
-    def build(self, *, fresh: bool = False) -> Callable:
-        try:
-            return self.impl.factory(self.cfg) if fresh else self.impl.build(self.cfg)
-        except Unsupported:
-            raise
-        except Exception as e:
-            self.fail(f"the factory raised {type(e).__name__}: {e}")
-
+    # ---- calling the kernel ----
     def invoke(self, x: torch.Tensor, positions: torch.Tensor, fn: Callable | None = None, *,
                restore: bool = True):
         """Call the kernel and return whatever it returns; its exceptions propagate.
@@ -75,10 +62,6 @@ class RopeCase:
         return y
 
     # ---- inputs ----
-    @property
-    def positions(self) -> np.ndarray:
-        return np.asarray(self.ex.positions, dtype=np.int64)
-
     def positions_tensor(self, positions: np.ndarray | None = None) -> torch.Tensor:
         p = self.positions if positions is None else positions
         return torch.tensor(np.asarray(p, dtype=np.int64), device=self.device)
@@ -121,9 +104,6 @@ class RopeCase:
         where = f"row {tuple(int(r) for r in rows)}, " if rows else ""
         pair = f", pair {i} (w_i={self.inv_freq[i]:.6g})" if i is not None else ""
         return f"{where}sequence index {s} (position {int(positions[s])}){pair}"
-
-    def fail(self, what: str, **kw) -> None:
-        fail(self.check_id, self.ex, what, **kw)
 
 
 def bitwise_equal(a: torch.Tensor, b: torch.Tensor) -> bool:

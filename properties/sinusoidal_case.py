@@ -3,7 +3,6 @@ tolerance helpers its checks use. A (sin, cos) pair is RoPE's rotation of a unit
 per-pair tolerance model applies unchanged with ||x_pair|| = 1."""
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -14,35 +13,19 @@ from pe_spec.contract import Implementation, Unsupported
 from pe_spec.sinusoidal import reference
 from pe_spec.sinusoidal.contract import Config
 
-from .harness import Example, fail, measure
+from .harness import Case, Example, measure
 from .rope_case import to_f64
 
 
-class SinusoidalCase:
+class SinusoidalCase(Case):
     family = "sinusoidal"
+    config_type = Config
 
     def __init__(self, impl: Implementation, ex: Example, check_id: str) -> None:
-        self.impl, self.ex, self.check_id = impl, ex, check_id
-        self.cfg = Config(**ex.config)
+        super().__init__(impl, ex, check_id)
         self.convention = reference.get_convention(impl.declared["convention"])
         self.freqs = reference.frequencies(self.cfg.dim, self.cfg.base, self.convention)
         self.sin_cols, self.cos_cols = reference.pair_channels(self.cfg.dim, self.convention)
-
-    @cached_property
-    def fn(self) -> Callable:
-        return self.build()
-
-    def build(self, *, fresh: bool = False) -> Callable:
-        try:
-            return self.impl.factory(self.cfg) if fresh else self.impl.build(self.cfg)
-        except Unsupported:
-            raise
-        except Exception as e:
-            self.fail(f"the factory raised {type(e).__name__}: {e}")
-
-    @property
-    def positions(self) -> np.ndarray:
-        return np.asarray(self.ex.positions, dtype=np.int64)
 
     def positions_tensor(self, positions: np.ndarray | None = None) -> torch.Tensor:
         return torch.tensor(np.asarray(self.positions if positions is None else positions, dtype=np.int64))
@@ -88,7 +71,3 @@ class SinusoidalCase:
             return f"sequence index {s} (position {int(positions[s])}){pair}"
 
         measure(self.check_id, self.ex, observed, allowed, what, locate)
-
-    def fail(self, what: str, **kw) -> None:
-        fail(self.check_id, self.ex, what, **kw)
-
