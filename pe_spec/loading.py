@@ -7,10 +7,17 @@ import os
 import sys
 from pathlib import Path
 
+from pe_spec.adapters import MissingLibrary, module_for
 from pe_spec.contract import Implementation
 
-# Short names for implementations bundled with pe-spec: 'examples:rope_half_cached'.
+# Short names for implementations bundled with pe-spec: 'examples:rope_half_cached'; the
+# third-party adapters add theirs ('transformers:llama', pe_spec.adapters.ADAPTERS).
 ALIASES: dict[str, str] = {"examples": "pe_spec.examples"}
+
+
+def resolve_module(where: str) -> str:
+    """The module a target's 'where' part names, after short names."""
+    return ALIASES.get(where) or module_for(where) or where
 
 
 class LoadError(Exception):
@@ -23,7 +30,7 @@ def load(target: str) -> Implementation:
     where, _, attr = target.rpartition(":")
     if not where or not attr:
         raise LoadError(f"target {target!r} must look like 'path/to/file.py:name' or 'package.module:name'")
-    module = _load_file(where) if where.endswith(".py") or os.sep in where else _load_module(ALIASES.get(where, where))
+    module = _load_file(where) if where.endswith(".py") or os.sep in where else _load_module(resolve_module(where))
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -63,6 +70,8 @@ def _load_module(name: str):
     sys.path.insert(0, os.getcwd())  # 'my_kernel:fn' should work from the current directory
     try:
         return importlib.import_module(name)
+    except MissingLibrary as e:
+        raise LoadError(str(e)) from None
     except ModuleNotFoundError as e:
         if e.name and name.startswith(e.name):
             raise LoadError(f"no module named {name!r}") from None

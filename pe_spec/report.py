@@ -98,10 +98,13 @@ def environment(profile: str, seed: Any, settings_used: dict) -> dict:
     import numpy
     import torch
 
+    from pe_spec.adapters import distribution_versions
+
     devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     return {
         "python": platform.python_version(), "platform": platform.platform(),
         "torch": torch.__version__, "numpy": numpy.__version__, "hypothesis": hypothesis.__version__,
+        "libraries": distribution_versions(), "triton_interpret": os.environ.get("TRITON_INTERPRET", ""),
         "devices": devices, "profile": profile, "seed": seed, **settings_used,
     }
 
