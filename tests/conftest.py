@@ -46,7 +46,7 @@ def expect_verdict(proc, report: dict, deviations: dict[str, str] | None = None)
     messages = [t["message"] for c in report["clauses"] if c["id"] not in deviations
                 for t in c["tests"] if t["status"] in ("fail", "error")]
     assert failing == set(deviations), (f"failing clauses {sorted(failing)}, documented deviations "
-                                        f"{sorted(deviations)}\\n" + "\\n\\n".join(messages) + proc.stderr[-3000:])
+                                        f"{sorted(deviations)}\n" + "\n\n".join(messages) + proc.stderr[-3000:])
     assert proc.returncode == (1 if deviations else 0), proc.stdout[-3000:] + proc.stderr[-3000:]
     for c in report["clauses"]:
         if c["status"] == "skip":
