@@ -52,3 +52,18 @@ def expect_verdict(proc, report: dict, deviations: dict[str, str] | None = None)
         if c["status"] == "skip":
             assert all(t["message"].startswith(("not applicable", "not verified")) for t in c["tests"]
                        if t["status"] == "skip"), (c["id"], [t["message"] for t in c["tests"]])
+
+
+def expect_table_row(target: str, report: dict) -> None:
+    """The verdicts a fresh check gives equal what docs/conformance.md publishes for TARGET."""
+    from pe_spec import conformance
+
+    table = conformance.load_table()
+    assert table is not None and target in table["rows"], \
+        f"{target} is not in docs/conformance.json: run python -m pe_spec.conformance"
+    published = {cid: c["status"] for cid, c in table["rows"][target]["clauses"].items()}
+    fresh = conformance.row(report)
+    got = {cid: c["status"] for cid, c in fresh["clauses"].items()}
+    assert got == published, (f"{target}: a fresh check disagrees with the published table "
+                              f"(python -m pe_spec.conformance --only {target}): "
+                              f"{ {k: (published.get(k), got.get(k)) for k in set(got) | set(published) if got.get(k) != published.get(k)} }")
