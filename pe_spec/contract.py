@@ -20,9 +20,12 @@ class Implementation:
     """A factory decorated with ``<family>.implementation(...)``.
 
     ``declared`` holds only what the author declared; anything missing is drawn by the suite
-    from the family's full space. Built functions are cached per configuration: the factory is
-    called once per configuration the suite draws.
+    from the family's full space. Built functions are cached per configuration (the factory is
+    called once per configuration the suite draws), least recently used first out beyond
+    CACHE_SIZE, so kernels holding tables sized by max_position do not accumulate them.
     """
+
+    CACHE_SIZE = 16   # above the 12-config pool properties/strategies.py draws most examples from
 
     def __init__(self, family: str, factory: Callable[[Any], Callable], name: str,
                  declared: Mapping[str, Any] | None = None) -> None:
@@ -43,13 +46,17 @@ class Implementation:
     def build(self, cfg: Any) -> Callable:
         """The function under test for cfg, built once and cached (Unsupported propagates)."""
         cache = self._cache
-        if cfg not in cache:
-            fn = self.factory(cfg)
-            if not callable(fn):
-                raise ContractError(
-                    f"{self.name}: the factory must return a callable fn(x, positions), got {type(fn).__name__}")
-            cache[cfg] = fn
-        return cache[cfg]
+        if cfg in cache:
+            cache[cfg] = cache.pop(cfg)   # most recently used last
+            return cache[cfg]
+        fn = self.factory(cfg)
+        if not callable(fn):
+            raise ContractError(
+                f"{self.name}: the factory must return a callable fn(x, positions), got {type(fn).__name__}")
+        cache[cfg] = fn
+        while len(cache) > self.CACHE_SIZE:
+            del cache[next(iter(cache))]
+        return fn
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.declared.get(key, default)
