@@ -1,0 +1,44 @@
+"""rotary-embedding-torch, one implementation per public path, checked through pe-spec's public
+plug-in contract (pe_spec/adapters/rotary_embedding_torch.py; findings in
+docs/findings/rotary-embedding-torch.md)."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import check_report, expect_verdict
+
+# RotaryEmbedding.rotate_queries_or_keys builds its positions as
+# torch.arange(seq_len, dtype=t.dtype) + offset: in bf16 (fp16) q/k every position above 256
+# (2048) is rounded to the input's precision, and fp16 positions >= 65520 become inf (NaN output).
+# Every clause below fails in bf16 and/or fp16 only; fp32 passes them all.
+_INPUT_DTYPE_POSITIONS = ("positions built in the input dtype (get_seq_pos(..., dtype=t.dtype)): "
+                          "bf16/fp16 q/k are rotated by rounded positions; docs/findings/rotary-embedding-torch.md")
+_POSITION_PATH = {cid: _INPUT_DTYPE_POSITIONS for cid in (
+    "rope.reference", "rope.relative-shift", "rope.norm", "rope.composition", "rope.gradient",
+    "rope.positions", "rope.cache-coverage", "impl.environment", "impl.compile")}
+# Built under set_default_dtype(bfloat16), its cached_freqs buffer is bf16 too: a cache hit returns
+# angles rounded to bf16, in fp32 as well (ratio 3.5e3 on `pe-spec repro`, see the findings); the
+# ci draws do not hit the cache after such a build, so in fp32 impl.environment passes.
+_POSITION_PATH["impl.environment"] += "; also its bf16 cached_freqs buffer under a bf16 default dtype"
+
+# name -> {clause id: why it fails}
+DEVIATIONS: dict[str, dict[str, str]] = {
+    "rotate_queries_or_keys": _POSITION_PATH,
+    "cached_keys": _POSITION_PATH,          # rotate_queries_with_cached_keys calls rotate_queries_or_keys
+    "apply_rotary_emb": {},                 # forward(positions) casts positions to fp32: conformant
+    "partial_start_index": {},
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEVIATIONS))
+def test_rotary_embedding_torch_adapter(name, tmp_path):
+    target = f"rotary-embedding-torch:{name}"
+    proc, report = check_report(target, tmp_path)
+    expect_verdict(proc, report, DEVIATIONS[name])
+    assert report["implementation"]["name"] == target
+    # The deviations are the half-precision path only: every fp32 test passes or is honestly skipped
+    # (impl.environment may also fail in fp32 on a draw that hits the bf16 cache).
+    for c in report["clauses"]:
+        for t in c["tests"]:
+            if t["dtype"] == "float32" and c["id"] != "impl.environment":
+                assert t["status"] in ("pass", "skip"), (c["id"], t["message"])
