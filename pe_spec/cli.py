@@ -5,9 +5,8 @@ Exit status: 0 conformant (or success), 1 nonconformant, 2 usage or loading erro
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
+import signal
 import sys
 import textwrap
 import time
@@ -51,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--report", metavar="FILE.json", help="write the JSON report")
     c.add_argument("--markdown", metavar="FILE.md", help="write the Markdown report")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress, only the verdict and failures")
+    c.add_argument("--call-timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="time limit on each call into the implementation: import, factory, kernel "
+                        "(default 300, or $PE_CALL_TIMEOUT; 0: none)")
+    c.add_argument("--memory-limit", type=_size, default=None, metavar="SIZE",
+                   help="memory limit of the check process, e.g. 8G or 512M (default: 3/4 of physical "
+                        "memory; 0: none)")
     c.set_defaults(run=_check)
 
     ls = sub.add_parser("list", help="list the clauses")
@@ -65,8 +70,57 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("target")
     r.add_argument("check_id", help="the check id from the failure's reproduce line, e.g. rope.reference")
     r.add_argument("example", help="the example JSON from the failure's reproduce line")
+    r.add_argument("--call-timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="time limit on each call into the implementation (default 300, or $PE_CALL_TIMEOUT; 0: none)")
     r.set_defaults(run=_repro)
     return p
+
+
+def _seconds(text: str) -> float:
+    from pe_spec.limits import parse_timeout
+
+    try:
+        return parse_timeout(text) or 0.0
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def _size(text: str) -> int:
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = t[-1:] if t[-1:] in _UNITS and t[-1:] else ""
+    try:
+        value = float(t[: len(t) - len(unit)] if unit else t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 8G, 512M, or 0 for no limit)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
+    return int(value * _UNITS[unit])
+
+
+def default_memory_limit() -> int | None:
+    """Three quarters of physical memory: an implementation that allocates without bound fails
+    its clause with an allocation error long before the machine runs out."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 3 // 4)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _call_timeout(value: float | None) -> float | None:
+    """The --call-timeout given, else $PE_CALL_TIMEOUT, else the default; None: no limit."""
+    from pe_spec import limits
+
+    if value is not None:
+        return value or None
+    env = os.environ.get(limits.ENV_CALL_TIMEOUT)
+    try:
+        return limits.parse_timeout(env)
+    except ValueError as e:
+        print(f"pe-spec: {limits.ENV_CALL_TIMEOUT}: {e}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
 
 
 def _list(args) -> int:
@@ -111,13 +165,11 @@ def _load_or_exit(target: str):
 
 
 def _check(args) -> int:
+    """Run the checks in a child process (pe_spec.runner) under pe_spec.supervisor; write the reports."""
     args.target = args.target or os.environ.get("PE_IMPL")
     if not args.target:
         print("pe-spec: check needs a target (path/to/file.py:name or package.module:name) or PE_IMPL",
               file=sys.stderr)
-        return EXIT_USAGE
-    impl = _load_or_exit(args.target)
-    if impl is None:
         return EXIT_USAGE
     from pe_spec import clauses
 
@@ -127,37 +179,121 @@ def _check(args) -> int:
         except KeyError as e:
             print(f"pe-spec: {e.args[0]}", file=sys.stderr)
             return EXIT_USAGE
-    import pytest
-
-    from pe_spec import report as rep
+    from pe_spec import supervisor
     from pe_spec.progress import Progress
 
-    pytest_args = ["--pyargs", "pe_properties", "-p", "no:cacheprovider", "-p", "no:randomly",
-                   "-W", "ignore::DeprecationWarning", "--pe-impl", args.target, "--pe-profile", args.profile,
-                   "-q", "--no-header", "--tb=no", "-rN"]
-    for cid in args.clause:
-        pytest_args += ["--pe-clause", cid]
-    if args.seed is not None:
-        pytest_args += ["--hypothesis-seed", str(args.seed)]
+    timeout = _call_timeout(args.call_timeout)
+    memory = default_memory_limit() if args.memory_limit is None else (args.memory_limit or None)
+    spec = {"target": args.target, "profile": args.profile, "clauses": args.clause, "seed": args.seed,
+            "call_timeout": timeout, "memory_limit": memory}
+    started = time.time()
+    progress = Progress(sys.stdout, quiet=args.quiet, target=args.target, profile=args.profile)
+    sup = supervisor.Supervisor(spec, call_timeout=timeout, on_event=progress)
+    written: list[str] = []
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        run = sup.execute()
+        return _conclude(args, run, progress, started, timeout, memory, written)
+    except (KeyboardInterrupt, _Terminated) as e:
+        # The child is gone (Supervisor.execute kills it on the way out). A partial run proves
+        # nothing: no report is written, an existing one is left as it was (reports are replaced
+        # atomically, so one is either whole or untouched).
+        done = f"written before it: {', '.join(written)}" if written else "no report was written"
+        print(f"pe-spec: interrupted; the check process was stopped; {done}", file=sys.stderr)
+        return 143 if isinstance(e, _Terminated) else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _conclude(args, run, progress, started: float, timeout: float | None, memory: int | None,
+              written: list[str]) -> int:
+    """Turn what the check process reported into the verdict, the reports and the exit status."""
+    from pe_spec import report as rep
+    from pe_spec import supervisor
+
+    if run.load_error is not None:
+        print(f"pe-spec: {run.load_error}", file=sys.stderr)
+        return EXIT_USAGE
+    if run.impl is None or run.environment is None:
+        return _did_not_start(run, args.target, timeout)
+    if run.done is not None and not run.results and run.done.get("pytest_exit") not in (0, 1, 5):
+        _print_tail(run)
+        print(f"pe-spec: the property run did not complete (pytest exit {run.done['pytest_exit']})", file=sys.stderr)
+        return EXIT_USAGE
+    results = supervisor.results_with_incident(run, args.target, timeout, memory)
+    env = {**run.environment, "seed": args.seed, "call_timeout_s": timeout, "memory_limit_bytes": memory,
+           "isolation": "subprocess (pe_spec.runner under pe_spec.supervisor)"}
+    output = {cap.name: cap.as_json() for cap in (run.stdout, run.stderr)}
+    report = rep.build(args.target, run.impl, [rep.TestResult(**r) for r in results], env, started,
+                       reproduce=_reproduce_command(args, timeout, memory),
+                       incident=run.incident.as_json() if run.incident else None, output=output)
+    if run.incident is not None and run.incident.nodeid is None:
+        # Outside any test (between tests, at start-up or shutdown): no test carries the message.
+        print("pe-spec: " + supervisor.incident_message(run, args.target, timeout, memory).strip(), file=sys.stderr)
     if args.report:
-        pytest_args += ["--pe-report", args.report]
+        rep.write_json(args.report, report)
+        written.append(args.report)
     if args.markdown:
-        pytest_args += ["--pe-markdown", args.markdown]
-    progress = Progress(sys.stdout, quiet=args.quiet)
-    progress.start(impl, args.target, args.profile)
-    # pytest's own terminal output is replaced by the progress lines and the final report.
-    with contextlib.redirect_stdout(io.StringIO()) as captured:
-        code = pytest.main(pytest_args, plugins=[progress])
-    report = progress.report
-    if report is None:
-        sys.stdout.write(captured.getvalue()[-4000:])
-        print(f"pe-spec: the property run did not complete (pytest exit {int(code)})", file=sys.stderr)
-        return EXIT_USAGE if int(code) in (2, 3, 4) else EXIT_NONCONFORMANT
+        rep.write_atomic(args.markdown, rep.to_markdown(report))
+        written.append(args.markdown)
     progress.finish(report)
     return EXIT_OK if report["verdict"] == "conformant" else EXIT_NONCONFORMANT
 
 
+class _Terminated(Exception):
+    pass
+
+
+def _terminate(signum, frame):
+    raise _Terminated()
+
+
+def _reproduce_command(args, timeout: float | None, memory: int | None) -> str:
+    import shlex
+
+    parts = ["pe-spec", "check", args.target, "--profile", args.profile]
+    for cid in args.clause:
+        parts += ["--clause", cid]
+    if args.seed is not None:
+        parts += ["--seed", str(args.seed)]
+    parts += ["--call-timeout", f"{timeout or 0:g}"]
+    if args.memory_limit is not None:
+        parts += ["--memory-limit", str(memory or 0)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _print_tail(run) -> None:
+    for cap in (run.stdout, run.stderr):
+        tail = cap.tail_lines()
+        if tail:
+            print(f"last output of the check process ({cap.name}, {cap.total} bytes in all):", file=sys.stderr)
+            print("\n".join(f"  | {l}" for l in tail), file=sys.stderr)
+
+
+def _did_not_start(run, target: str, timeout: float | None) -> int:
+    """The child died or was killed before the checks began: while importing the target (a loading
+    error, exit 2) or in pe-spec's own start-up."""
+    from pe_spec import limits
+    from pe_spec.supervisor import describe_exit
+
+    inc = run.incident
+    loading = run.impl is None
+    where = f"loading {target}" if loading else "starting the checks"
+    if inc is not None and inc.kind != "crash":
+        what = (f"{where} exceeded the {limits.format_seconds(timeout or 0)} s time limit and the watchdog "
+                f"killed the check process")
+    else:
+        what = f"{where} crashed the check process: it {describe_exit(run.returncode)}"
+    print(f"pe-spec: {what}", file=sys.stderr)
+    _print_tail(run)
+    return EXIT_USAGE if loading else EXIT_NONCONFORMANT
+
+
 def _repro(args) -> int:
+    """Replay one example in this process (a crash or hang reproduces here, which is the point)."""
+    from pe_spec import limits
+
+    limits.configure(_call_timeout(args.call_timeout))
     impl = _load_or_exit(args.target)
     if impl is None:
         return EXIT_USAGE
@@ -180,7 +316,7 @@ def _repro(args) -> int:
     outcomes.TARGET = args.target
     try:
         run_check(args.check_id, impl, ex)
-    except outcomes.ClauseViolation as e:
+    except (outcomes.ClauseViolation, limits.CallTimeout, limits.OutOfMemory) as e:
         print(str(e))
         return EXIT_NONCONFORMANT
     except Unsupported as e:

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from pe_spec import limits
 from pe_spec.adapters import MissingLibrary, module_for
 from pe_spec.contract import Implementation
 
@@ -25,6 +26,10 @@ class LoadError(Exception):
 
 
 def load(target: str) -> Implementation:
+    """The implementation a target names. Importing it runs under the call time limit
+    (pe_spec.limits), torch excepted: it is imported first, whatever the target imports."""
+    import torch  # noqa: F401
+
     if ":" not in target:
         raise LoadError(f"target {target!r} must look like 'path/to/file.py:name' or 'package.module:name'")
     where, _, attr = target.rpartition(":")
@@ -56,11 +61,16 @@ def _load_file(path: str):
     sys.path.insert(0, str(p.resolve().parent))   # let the file import its siblings
     try:
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        with limits.implementation_call("import"):
+            spec.loader.exec_module(module)
     except SyntaxError as e:
         raise LoadError(f"syntax error in {path}, line {e.lineno}: {e.msg}") from None
+    except limits.CallTimeout as e:
+        raise LoadError(f"importing {path} exceeded the {limits.format_seconds(e.seconds)} s time limit") from None
+    except SystemExit as e:
+        raise LoadError(f"importing {path} called sys.exit({e.code!r})") from None
     except Exception as e:  # the user's module raised on import
-        raise LoadError(f"importing {path} raised {type(e).__name__}: {e}") from None
+        raise LoadError(f"importing {path} raised {type(e).__name__}: {_one_line(e)}") from None
     finally:
         sys.path.remove(str(p.resolve().parent))
     return module
@@ -69,7 +79,12 @@ def _load_file(path: str):
 def _load_module(name: str):
     sys.path.insert(0, os.getcwd())  # 'my_kernel:fn' should work from the current directory
     try:
-        return importlib.import_module(name)
+        with limits.implementation_call("import"):
+            return importlib.import_module(name)
+    except limits.CallTimeout as e:
+        raise LoadError(f"importing {name} exceeded the {limits.format_seconds(e.seconds)} s time limit") from None
+    except SystemExit as e:
+        raise LoadError(f"importing {name} called sys.exit({e.code!r})") from None
     except MissingLibrary as e:
         raise LoadError(str(e)) from None
     except ModuleNotFoundError as e:
@@ -79,6 +94,12 @@ def _load_module(name: str):
     except SyntaxError as e:
         raise LoadError(f"syntax error in module {name}, {e.filename} line {e.lineno}: {e.msg}") from None
     except Exception as e:
-        raise LoadError(f"importing {name} raised {type(e).__name__}: {e}") from None
+        raise LoadError(f"importing {name} raised {type(e).__name__}: {_one_line(e)}") from None
     finally:
         sys.path.pop(0)
+
+
+def _one_line(e: BaseException) -> str:
+    """An exception's message on one line (loading errors are one line), shortened if long."""
+    text = " ".join(str(e).split())
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -1,8 +1,10 @@
 """Collect per-test results into per-clause verdicts; write the JSON and Markdown reports.
 
 JSON schema (DESIGN.md): {"spec_version", "pe_spec_version", "implementation", "verdict":
-"conformant"|"nonconformant", "summary", "environment", "clauses": [{"id", "level", "title",
-"status": "pass"|"fail"|"skip"|"error", "detail", "worst_ratio", "tests": [...]}]}.
+"conformant"|"nonconformant", "summary", "environment", "reproduce", "incident", "output",
+"clauses": [{"id", "level", "title", "status": "pass"|"fail"|"skip"|"error", "detail",
+"worst_ratio", "tests": [...]}]}. ``incident`` (null unless the check process crashed or was
+killed) says what was running; ``output`` counts what the implementation printed, with a tail.
 A clause passes only when every applicable test of it passed; a test skipped as "not
 applicable" (an undeclared dtype, full rotary only) does not count, one skipped for another
 reason makes the clause "skip" (not verified). The verdict is conformant when no MUST clause
@@ -86,7 +88,7 @@ def _detail(status: str, tests: list[TestResult]) -> str:
 
 def _summary(message: str) -> str:
     """The informative line(s) of a failure message: what went wrong and by how much."""
-    lines = [l.strip() for l in message.splitlines()]
+    lines = [l.strip() for l in message.split("\n  last output of the check process")[0].splitlines()]
     if lines and lines[0].startswith("["):  # a ClauseViolation: skip the restated clause
         body = [l for l in lines[1:] if not l.startswith(("counterexample:", "reproduce:"))]
         return "; ".join(body)
@@ -101,15 +103,23 @@ def environment(profile: str, seed: Any, settings_used: dict) -> dict:
     from pe_spec.adapters import distribution_versions
 
     devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    names = {d: torch.cuda.get_device_name(i) for i, d in enumerate(devices[1:])}
     return {
         "python": platform.python_version(), "platform": platform.platform(),
         "torch": torch.__version__, "numpy": numpy.__version__, "hypothesis": hypothesis.__version__,
         "libraries": distribution_versions(), "triton_interpret": os.environ.get("TRITON_INTERPRET", ""),
-        "devices": devices, "profile": profile, "seed": seed, **settings_used,
+        "devices": devices, "device_names": {"cpu": platform.processor() or platform.machine(), **names},
+        "cpu_count": os.cpu_count(), "profile": profile, "seed": seed, **settings_used,
     }
 
 
-def build(target: str, impl, results: list[TestResult], env: dict, started: float) -> dict:
+def build(target: str, impl, results: list[TestResult], env: dict, started: float, *,
+          reproduce: str | None = None, incident: dict | None = None, output: dict | None = None) -> dict:
+    """The report. ``impl`` is the Implementation, or its {name, family, declared} as the check
+    process sent it; an ``incident`` (the check process crashed or was killed) makes the verdict
+    nonconformant whatever the clauses say."""
+    if not isinstance(impl, dict):
+        impl = {"name": impl.name, "family": impl.family, "declared": dict(impl.declared)}
     per_clause = aggregate(results)
     counts = {s: sum(1 for c in per_clause if c.status == s) for s in ("pass", "fail", "skip", "error")}
     bad = [c for c in per_clause if c.level == "MUST" and c.status in ("fail", "error")]
@@ -117,11 +127,14 @@ def build(target: str, impl, results: list[TestResult], env: dict, started: floa
     return {
         "spec_version": SPEC_VERSION,
         "pe_spec_version": __version__,
-        "implementation": {"target": target, "name": impl.name, "family": impl.family,
-                           "declared": {k: v for k, v in impl.declared.items()}},
-        "verdict": "nonconformant" if bad else "conformant",
+        "implementation": {"target": target, "name": impl["name"], "family": impl["family"],
+                           "declared": dict(impl["declared"])},
+        "verdict": "nonconformant" if bad or incident else "conformant",
         "summary": {**counts, "not_verified": not_verified, "clauses": len(per_clause)},
         "environment": env,
+        "reproduce": reproduce,
+        "incident": incident,
+        "output": output,
         "time_start": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(time.time() - started, 3),
         "clauses": [_clause_json(c) for c in per_clause],
@@ -142,13 +155,27 @@ def _finite(v):
     return v if v != float("inf") else "inf"
 
 
+def output_notes(report: dict, lines: int = 5) -> list[str]:
+    """One line per stream the implementation wrote to, with its last few lines."""
+    out = []
+    for name, cap in (report.get("output") or {}).items():
+        if cap and cap.get("bytes"):
+            out.append(f"note: the implementation wrote {cap['bytes']} bytes to {name}"
+                       + ("; last lines:" if cap.get("tail") else ""))
+            out += [f"  | {l[:160]}" for l in cap.get("tail", "").splitlines()[-lines:]]
+    return out
+
+
 def verdict_line(report: dict) -> str:
     s = report["summary"]
     nv = len(s["not_verified"])
     head = "CONFORMANT" if report["verdict"] == "conformant" else "NONCONFORMANT"
+    inc = report.get("incident")
+    crash = f"; the check process {inc['exit']}" if inc and inc.get("kind") == "crash" else (
+        "; the watchdog killed the check process" if inc else "")
     return (f"pe-spec {report['spec_version']}: {head}: "
             f"{report['implementation']['target']}: {s['pass']} passed, {s['fail']} failed, {s['error']} errors, {s['skip']} skipped"
-            + (f" ({nv} not verified: {', '.join(s['not_verified'])})" if nv else ""))
+            + (f" ({nv} not verified: {', '.join(s['not_verified'])})" if nv else "") + crash)
 
 
 def to_markdown(report: dict) -> str:
@@ -157,12 +184,16 @@ def to_markdown(report: dict) -> str:
              f"**{verdict_line(report)}**", "",
              f"spec {report['spec_version']}, pe-spec {report['pe_spec_version']}, torch {env['torch']}, "
              f"profile `{env['profile']}`, devices {', '.join(env['devices'])}", "",
+             *([f"reproduce: `{report['reproduce']}`", ""] if report.get("reproduce") else []),
              "| clause | level | status | worst observed/allowed | detail |", "|---|---|---|---|---|"]
     for c in report["clauses"]:
         ratio = c["worst_ratio"]
         r = f"{ratio:.3g}" if isinstance(ratio, float) else (ratio or "")
         detail = c["detail"].replace("|", "\\|").replace("\n", " ")
         lines.append(f"| `{c['id']}` | {c['level']} | {c['status']} | {r} | {detail} |")
+    notes = output_notes(report)
+    if notes:
+        lines += ["", "```", *notes, "```"]
     failures = [t for c in report["clauses"] for t in c["tests"] if t["status"] in ("fail", "error")]
     if failures:
         lines += ["", "## Failures", ""]

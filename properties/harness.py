@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from pe_spec import clauses, outcomes
+from pe_spec import clauses, limits, outcomes
 from pe_spec.contract import Implementation, Unsupported
 from pe_spec.outcomes import ClauseViolation
 
@@ -73,12 +73,21 @@ CHECKS: dict[str, Check] = {}
 
 def reproduce_command(check_id: str, ex: Example) -> str:
     target = outcomes.TARGET or "<target>"
-    return f"pe-spec repro {shlex.quote(target)} {check_id} {shlex.quote(ex.to_json())}"
+    t = limits.call_timeout()
+    limit = "" if t == limits.DEFAULT_CALL_TIMEOUT else f" --call-timeout {t or 0:g}"
+    return f"pe-spec repro {shlex.quote(target)} {check_id} {shlex.quote(ex.to_json())}{limit}"
 
 
 def fail(check_id: str, ex: Example, what: str, *, observed: float | None = None,
          allowed: float | None = None, where: str = "") -> None:
     """Raise the uniform failure report for check_id on example ex."""
+    raise ClauseViolation(check_id.split("#", 1)[0],
+                          failure_text(check_id, ex, what, observed=observed, allowed=allowed, where=where))
+
+
+def failure_text(check_id: str, ex: Example, what: str, *, observed: float | None = None,
+                 allowed: float | None = None, where: str = "") -> str:
+    """The uniform failure report: clause and statement, what went wrong, counterexample, reproduce."""
     clause_id = check_id.split("#", 1)[0]
     c = clauses.get(clause_id)
     lines = [f"[{clause_id}] {c.level}: {c.statement}", f"  {what}"]
@@ -90,7 +99,7 @@ def fail(check_id: str, ex: Example, what: str, *, observed: float | None = None
         lines.append(f"  at {where}")
     lines.append(f"  counterexample: {ex.describe()}")
     lines.append(f"  reproduce: {reproduce_command(check_id, ex)}")
-    raise ClauseViolation(clause_id, "\n".join(lines))
+    return "\n".join(lines)
 
 
 def measure(check_id: str, ex: Example, observed: np.ndarray, allowed: np.ndarray, what: str,
@@ -108,6 +117,31 @@ def measure(check_id: str, ex: Example, observed: np.ndarray, allowed: np.ndarra
     outcomes.record_ratio(worst, locate(idx))
     if worst > 1.0:
         fail(check_id, ex, what, observed=float(observed[idx]), allowed=float(allowed[idx]), where=locate(idx))
+
+
+def implementation_raised(case: "Case", who: str, e: BaseException) -> None:
+    """Fail case's clause because the implementation (who: 'the kernel', 'the factory') raised e.
+
+    An allocation failure with the check process near its memory limit means the implementation
+    holds on to what it allocated: limits.OutOfMemory ends the test without shrinking and the
+    remaining tests are not run (pe-spec keeps a reserve to finish and report)."""
+    what = f"{who} raised {exception_text(e)}"
+    if limits.allocation_failure(e) and limits.near_memory_limit():
+        limits.ran_out_of_memory()
+        raise limits.OutOfMemory(failure_text(case.check_id, case.ex, what + "; the check process had used up "
+                                              "its memory limit, so the remaining checks are not run"))
+    case.fail(what)
+
+
+def exception_text(e: BaseException) -> str:
+    """An exception from the implementation, for a failure message: its type and its message on
+    one line, shortened if long; an allocation failure says how much memory the check may use."""
+    text = " ".join(str(e).split())
+    text = text if len(text) <= 500 else text[:497] + "..."
+    out = f"{type(e).__name__}: {text}" if text else type(e).__name__
+    if (isinstance(e, MemoryError) or "allocate memory" in text) and limits.memory_limit:
+        out += f" (the check process may use {limits.memory_limit / 2**30:.3g} GiB of memory: --memory-limit)"
+    return out
 
 
 def property_test(check_id: str, case_type: type, *, examples: Callable[[Implementation, str], Any],
@@ -160,14 +194,26 @@ def require_dtype(impl: Implementation, dtype: str) -> None:
 
 def run_check(check_id: str, impl: Implementation, ex: Example) -> None:
     check = CHECKS[check_id]
+    reason = limits.exhausted()   # time or memory limits used up by earlier tests: not run
+    if reason:
+        pytest.skip(reason)
+    if limits.connected():  # under pe-spec check: what to report should this example crash the process
+        limits.send({"ev": "example", "check": check_id, "describe": ex.describe(),
+                     "reproduce": reproduce_command(check_id, ex)})
     case = check.case_type(impl, ex, check_id)
     try:
-        case.fn  # build (cached per config) before the check, so Unsupported is not a failure
-    except Unsupported:
-        outcomes.record_unsupported()
-        reject()
-    outcomes.record_example()
-    check.fn(case)
+        try:
+            case.fn  # build (cached per config) before the check, so Unsupported is not a failure
+        except Unsupported:
+            outcomes.record_unsupported()
+            reject()
+        outcomes.record_example()
+        check.fn(case)
+    except limits.CallTimeout as e:
+        # Not a ClauseViolation (an Exception), so hypothesis does not replay the hang to shrink it.
+        limits.reset()
+        e.report = failure_text(check_id, ex, e.summary)
+        raise
 
 
 class Case:
@@ -188,11 +234,12 @@ class Case:
     def build(self, *, fresh: bool = False) -> Callable:
         """The function under test (cached per config unless fresh); a raising factory fails the clause."""
         try:
-            return self.impl.factory(self.cfg) if fresh else self.impl.build(self.cfg)
+            with limits.implementation_call("factory"):
+                return self.impl.factory(self.cfg) if fresh else self.impl.build(self.cfg)
         except Unsupported:
             raise
-        except Exception as e:
-            self.fail(f"the factory raised {type(e).__name__}: {e}")
+        except (Exception, SystemExit) as e:
+            implementation_raised(self, "the factory", e)
 
     @property
     def positions(self) -> np.ndarray:

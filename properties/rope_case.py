@@ -7,13 +7,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from pe_spec import tolerance
+from pe_spec import limits, tolerance
 from pe_spec.contract import Implementation, Unsupported
 from pe_spec.dtypes import torch_dtype
 from pe_spec.rope import reference
 from pe_spec.rope.contract import Config
 
-from .harness import Case, Example, measure
+from .harness import Case, Example, implementation_raised, measure
 
 
 class RopeCase(Case):
@@ -37,7 +37,9 @@ class RopeCase(Case):
         judges the output against the x it was given.
         """
         before = x.detach().clone() if restore else None
-        y = (fn or self.fn)(x, positions)
+        f = fn or self.fn
+        with limits.implementation_call("kernel"):
+            y = f(x, positions)
         if before is not None and not bitwise_equal(x.detach(), before):
             if isinstance(y, torch.Tensor):
                 y = y.clone()
@@ -53,12 +55,15 @@ class RopeCase(Case):
             y = self.invoke(x, positions, fn, restore=restore)
         except Unsupported:
             raise
-        except Exception as e:
-            self.fail(f"the kernel raised {type(e).__name__}: {e}")
+        except (Exception, SystemExit) as e:
+            implementation_raised(self, "the kernel", e)
         if not isinstance(y, torch.Tensor):
             self.fail(f"the kernel returned {type(y).__name__}, not a torch.Tensor")
         if tuple(y.shape) != tuple(x.shape):
             self.fail(f"the kernel returned shape {tuple(y.shape)} for input shape {tuple(x.shape)}")
+        unreadable = unreadable_tensor(y)
+        if unreadable:
+            self.fail(f"the kernel returned {unreadable} for an input on {x.device}")
         return y
 
     # ---- inputs ----
@@ -104,6 +109,15 @@ class RopeCase(Case):
         where = f"row {tuple(int(r) for r in rows)}, " if rows else ""
         pair = f", pair {i} (w_i={self.inv_freq[i]:.6g})" if i is not None else ""
         return f"{where}sequence index {s} (position {int(positions[s])}){pair}"
+
+
+def unreadable_tensor(y: torch.Tensor) -> str | None:
+    """What is wrong with an output whose values cannot be read at all (no clause can judge it)."""
+    if y.device.type == "meta":
+        return "a tensor on the meta device (shapes only, no values)"
+    if y.layout != torch.strided:
+        return f"a {y.layout} tensor, not a dense (strided) one"
+    return None
 
 
 def bitwise_equal(a: torch.Tensor, b: torch.Tensor) -> bool:

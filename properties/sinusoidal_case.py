@@ -8,13 +8,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from pe_spec import tolerance
+from pe_spec import limits, tolerance
 from pe_spec.contract import Implementation, Unsupported
 from pe_spec.sinusoidal import reference
 from pe_spec.sinusoidal.contract import Config
 
-from .harness import Case, Example, measure
-from .rope_case import to_f64
+from .harness import Case, Example, implementation_raised, measure
+from .rope_case import to_f64, unreadable_tensor
 
 
 class SinusoidalCase(Case):
@@ -31,7 +31,9 @@ class SinusoidalCase(Case):
         return torch.tensor(np.asarray(self.positions if positions is None else positions, dtype=np.int64))
 
     def invoke(self, positions: torch.Tensor, fn: Callable | None = None):
-        return (fn or self.fn)(positions)
+        f = fn or self.fn
+        with limits.implementation_call("kernel"):
+            return f(positions)
 
     def call(self, positions: np.ndarray, fn: Callable | None = None) -> torch.Tensor:
         """The table rows for positions; raising or anything but a [seq, dim] tensor is a failure."""
@@ -39,14 +41,17 @@ class SinusoidalCase(Case):
             y = self.invoke(self.positions_tensor(positions), fn)
         except Unsupported:
             raise
-        except Exception as e:
-            self.fail(f"the implementation raised {type(e).__name__}: {e}")
+        except (Exception, SystemExit) as e:
+            implementation_raised(self, "the implementation", e)
         if not isinstance(y, torch.Tensor):
             self.fail(f"the implementation returned {type(y).__name__}, not a torch.Tensor")
         expected = (len(positions), self.cfg.dim)
         if tuple(y.shape) != expected:
             self.fail(f"the implementation returned shape {tuple(y.shape)} for {len(positions)} positions, "
                       f"expected {expected}")
+        unreadable = unreadable_tensor(y)
+        if unreadable:
+            self.fail(f"the implementation returned {unreadable}")
         return y
 
     def pairs(self, table) -> np.ndarray:

@@ -44,20 +44,27 @@ def test_explain_prints_math_and_rationale():
     assert run_cli("explain", "rope.nope").returncode == 2
 
 
-@pytest.mark.parametrize("setup, target, expected", [
-    (None, "missing_file.py:kernel", "no such file"),
-    (None, "pe_spec.examples:nothing", "has no attribute 'nothing'; implementations there: rope_half_cached"),
-    (None, "pe_spec.examples.rope:torch", "not an implementation"),
-    (None, "no_such_module_xyz:kernel", "no module named 'no_such_module_xyz'"),
-    ("def broken(:\n", "{path}:kernel", "syntax error"),
-    ("raise RuntimeError('boom')\n", "{path}:kernel", "raised RuntimeError: boom"),
-    (None, "no-colon", "must look like"),
+@pytest.mark.parametrize("setup, target, expected, args", [
+    (None, "missing_file.py:kernel", "no such file", ()),
+    (None, "pe_spec.examples:nothing", "has no attribute 'nothing'; implementations there: rope_half_cached", ()),
+    (None, "pe_spec.examples.rope:torch", "not an implementation", ()),
+    (None, "no_such_module_xyz:kernel", "no module named 'no_such_module_xyz'", ()),
+    ("def broken(:\n", "{path}:kernel", "syntax error", ()),
+    ("raise RuntimeError('boom')\n", "{path}:kernel", "raised RuntimeError: boom", ()),
+    ("raise RuntimeError('line one\\nline two')\n", "{path}:kernel", "raised RuntimeError: line one line two", ()),
+    (None, "no-colon", "must look like", ()),
+    # a declaration the contract does not know
+    ("from pe_spec import rope\n@rope.implementation(layout='diagonal')\ndef kernel(cfg): pass\n", "{path}:kernel",
+     "raised ContractError: rope.implementation: unknown rotary layout 'diagonal'", ()),
+    # modules that leave or hang while being imported (the import runs under the call time limit)
+    ("import sys\nsys.exit(4)\n", "{path}:kernel", "called sys.exit(4)", ()),
+    ("import time\ntime.sleep(3600)\n", "{path}:kernel", "exceeded the 1 s time limit", ("--call-timeout", "1")),
 ])
-def test_loading_errors_are_one_line_exit_2(tmp_path, setup, target, expected):
+def test_loading_errors_are_one_line_exit_2(tmp_path, setup, target, expected, args):
     path = tmp_path / "target.py"
     if setup:
         path.write_text(setup)
-    proc = run_cli("check", target.format(path=path))
+    proc = run_cli("check", target.format(path=path), *args)
     assert proc.returncode == 2
     assert expected in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
