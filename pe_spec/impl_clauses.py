@@ -60,4 +60,35 @@ register(
         rationale="A kernel is one specification, whatever it runs on.",
         guards_against="GPU kernels using fast-math sin/cos, half-precision tables, or different layouts from the CPU path.",
         references=("known-bugs.md P9",)),
+    Clause(
+        id="device.counterpart", title="An accelerator kernel agrees with its library's eager path", level="MUST",
+        since="2026.1",
+        statement=("A kernel that declares a counterpart (the library's eager path it replaces) agrees with it on "
+                   "the same input, positions and device within the arithmetic part of the tolerance model."),
+        math=("||f(x, p)_i - g(x, p)_i|| <= ||x_i|| * A + F per rotated pair i, on cpu and every accelerator, "
+              "g = the declared counterpart (tolerance.arithmetic_allowance)"),
+        rationale=("Both read the same cos/sin, so they share the angle and its rounding; they differ only in "
+                   "the rounding of two products and a sum per channel, at most 4 sqrt(2) u_o ||x_i|| < A ||x_i||. "
+                   "Passing rope.reference separately allows each the angle term too, which reaches any rotation "
+                   "at long context; this comparison stays at a few output ulps at every position, so a fused "
+                   "program that departs from the eager math it replaces (a row offset, a sign, a mask) shows."),
+        guards_against=("fused or Triton paths that drift from the eager path: an unfused fallback rotating by "
+                        "cos(cos) (Megatron-LM #7465), a Triton miscompile where eager was right (vLLM #40680), "
+                        "hard-coded head_dim/2 offsets with partial rotary (Liger-Kernel #1451), Liger-Kernel 0.8.5's "
+                        "row stride read from a size-1 seq dim at batched decode (docs/findings/liger.md)."),
+        references=("known-bugs.md B-PREC-13, B-KER-04, B-KER-08",)),
+)
+
+register(
+    Clause(
+        id="impl.no-aliasing", title="The output does not alias the inputs", level="MUST", since="2026.1",
+        statement=("The returned tensor shares no memory with x or positions, also where the rotation is the "
+                   "identity (every position 0)."),
+        math="storage(y) and storage(x) are disjoint; storage(y) and storage(positions) are disjoint",
+        rationale=("The encoding is a function that returns a new tensor; callers go on to update q and k in "
+                   "place (scaling, writing through views into a KV cache), which must not reach the tensors "
+                   "they came from."),
+        guards_against=("fast paths that return x itself where nothing rotates (all positions 0, a NoPE layer), "
+                        "and outputs built as views of the input."),
+    ),
 )

@@ -28,6 +28,17 @@ relative angle error of order u_bf16 = 2**-8 (u_fp16 = 2**-11) where the allowan
 (PHASE_LOG_FACTOR |ln w_i| + PHASE_CONST) 2**-24: hundreds to thousands of times more
 (docs/tolerance.md tabulates it). w_0 = 1 is exact in every format, so such bugs show from
 pair 1 on.
+
+Arithmetic allowance (device.counterpart). Two kernels that rotate by the SAME cos/sin values
+(an accelerator kernel and the library's eager path it replaces, fed one cos/sin tensor) share
+steps 1 and 2 and the cos/sin evaluation and caching of step 3: only their products and sums
+differ. Per component, fl(fl(a c) + fl(b s)) is within 2 u_o (|a c| + |b s|) <= 2 u_o ||x_pair||
+of the exact value (Cauchy-Schwarz, |(c, s)| = 1), so per pair each is within 2 sqrt(2) u_o ||x_pair||
+and the two within 4 sqrt(2) u_o ||x_pair|| < A ||x_pair||. The allowance between them is
+therefore the arithmetic part of the model alone, with no phase term:
+    arithmetic_allowance = ||x_pair|| * A + F    (A = amplitude_bound, F = floor_bound)
+At long context the phase term reaches MAX_PHASE_DISPLACEMENT and any rotation passes the
+reference comparison; this allowance stays at a few output ulps at every position.
 """
 from __future__ import annotations
 
@@ -88,3 +99,11 @@ class PairAllowance:
 
 def rope_allowance(positions: np.ndarray, inv_freq: np.ndarray, dtype: str) -> PairAllowance:
     return PairAllowance(phase_bound(positions, inv_freq, dtype), amplitude_bound(dtype), floor_bound(dtype))
+
+
+def arithmetic_allowance(pair_norm: np.ndarray, dtype: str) -> np.ndarray:
+    """Allowed ||y_i - y'_i|| between two kernels rotating by the same cos/sin: ||x_pair|| * A + F.
+
+    The arithmetic part of the model only (the module docstring derives it); the angle term is
+    shared and excluded. Equal to PairAllowance.allowed(pair_norm, include_phase=False)."""
+    return np.asarray(pair_norm, dtype=np.float64) * amplitude_bound(dtype) + floor_bound(dtype)

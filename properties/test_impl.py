@@ -8,7 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import reject
 from hypothesis import strategies as st
+
+from pe_spec import outcomes, tolerance
+from pe_spec.contract import ContractError, Unsupported
+from pe_spec.rope.contract import resolve_counterpart
 
 from .harness import property_test
 from .rope_case import RopeCase, bitwise_equal, difference
@@ -195,3 +200,82 @@ def test_device_agreement(case: RopeCase) -> None:
         case.expect_reference(y, x, p, f"on {dev} the output leaves the tolerance model")
         case.measure(case.pair_norms(difference(y, y_cpu)), case.allowed(x, p) * 2,
                      f"{dev} and cpu outputs disagree beyond the tolerance model", p)
+
+
+def _declares_counterpart(impl) -> str | None:
+    if impl.get("counterpart") is None:
+        return f"not applicable: {impl.name} declares no counterpart"
+    return None
+
+
+def _devices_for(*impls) -> list[str]:
+    """cpu and every accelerator present, less those a declared `devices` leaves out."""
+    out = []
+    for dev in ["cpu", *accelerators()]:
+        if all(i.get("devices") is None or dev.split(":")[0] in i.get("devices") or dev in i.get("devices")
+               for i in impls):
+            out.append(dev)
+    return out
+
+
+@property_test("device.counterpart", RopeCase, examples=rope_examples, applies=_declares_counterpart)
+def test_device_counterpart(case: RopeCase) -> None:
+    """The kernel against the eager path it replaces, on the same input, positions and device, within
+    the arithmetic allowance only (both read the same cos/sin, so the angle term is shared)."""
+    try:
+        other = resolve_counterpart(case.impl)
+    except ContractError as e:
+        case.fail(str(e))
+    declared = other.get("dtypes")
+    if declared is not None and case.ex.dtype not in declared:
+        pytest.skip(f"not verified: the counterpart {other.name} does not declare dtype {case.ex.dtype}")
+    try:
+        other_fn = other.build(case.cfg)
+    except Unsupported:
+        outcomes.record_unsupported()
+        reject()
+    except Exception as e:
+        case.fail(f"the counterpart {other.name}'s factory raised {type(e).__name__}: {e}")
+    devices = _devices_for(case.impl, other)
+    if not devices:
+        pytest.skip(f"not verified: no device here is declared by both {case.impl.name} and {other.name}")
+    x, p = case.make_x(), case.positions
+    r = case.cfg.rotary_dim
+    allowed = tolerance.arithmetic_allowance(case.pair_norms(x), case.ex.dtype)
+    for dev in devices:
+        xd, pd = x.to(dev), torch.as_tensor(p, device=dev)
+        y = case.call(xd, pd)
+        try:
+            y_other = case.invoke(xd, pd, fn=other_fn)
+        except Exception as e:
+            case.fail(f"on {dev} the counterpart {other.name} raised {type(e).__name__}: {e}")
+        if not isinstance(y_other, torch.Tensor) or tuple(y_other.shape) != tuple(x.shape):
+            case.fail(f"on {dev} the counterpart {other.name} returned "
+                      f"{tuple(y_other.shape) if isinstance(y_other, torch.Tensor) else type(y_other).__name__}")
+        case.measure(case.pair_norms(difference(y, y_other)), allowed,
+                     f"on {dev} the kernel and its counterpart {other.name} disagree beyond the arithmetic "
+                     "allowance", p)
+        if r < x.shape[-1] and np.any(difference(y[..., r:], y_other[..., r:]) != 0):
+            case.fail(f"on {dev} the pass-through channels (>= {r}) differ from the counterpart {other.name}'s")
+
+
+def _shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether the storages behind a and b overlap (a view, or the tensor itself)."""
+    if a.device != b.device or a.numel() == 0 or b.numel() == 0:
+        return False
+    sa, sb = a.untyped_storage(), b.untyped_storage()
+    return sa.data_ptr() < sb.data_ptr() + sb.nbytes() and sb.data_ptr() < sa.data_ptr() + sa.nbytes()
+
+
+@property_test("impl.no-aliasing", RopeCase, examples=rope_examples)
+def test_no_aliasing(case: RopeCase) -> None:
+    """At the drawn positions and at positions all 0, where a shortcut might hand back x itself.
+    A kernel that also wrote into x is impl.no-mutation's (call() then hands back a copy)."""
+    x = case.make_x()
+    for label, p in (("at the drawn positions", case.positions),
+                     ("at positions all 0 (the rotation is the identity)", np.zeros_like(case.positions))):
+        pt = case.positions_tensor(p)
+        y = case.call(x, pt)
+        for name, t in (("x", x), ("positions", pt)):
+            if _shares_memory(y, t):
+                case.fail(f"{label} the output shares memory with the input {name} (it is {name}, or a view of it)")

@@ -52,6 +52,7 @@ def expect_verdict(proc, report: dict, deviations: dict[str, str] | None = None)
         if c["status"] == "skip":
             assert all(t["message"].startswith(("not applicable", "not verified")) for t in c["tests"]
                        if t["status"] == "skip"), (c["id"], [t["message"] for t in c["tests"]])
+    expect_table_row(report["implementation"]["target"], report)
 
 
 def expect_table_row(target: str, report: dict) -> None:

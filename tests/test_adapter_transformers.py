@@ -10,8 +10,6 @@ import pytest
 
 from conftest import REPO, check_report, expect_verdict
 
-pytest.importorskip("transformers")
-
 _DEFAULT_DTYPE = ("built under torch.set_default_dtype(bfloat16), the table keeps bfloat16 values when the "
                   "model is cast to float32 (docs/findings/transformers.md, T2)")
 

@@ -124,6 +124,16 @@ BUGS: dict[str, Bug] = {
     "strides_assumed_contiguous": bug("impl.stride-invariance",
                                       must_pass=("rope.reference", "impl.batch-independence")),
     "backward_rotates_forward": bug("rope.gradient", must_pass=("rope.reference", "impl.compile")),
+    # --- accelerator kernels (a Triton program, run by Triton's interpreter where there is no GPU) ---
+    "triton_cos_batch_offset": bug(
+        "device.counterpart", REFERENCE - {"impl.compile"}, "impl.batch-independence", "rope.positions",
+        incidental={"impl.compile": "only examples with batch > 1 and seq > 1 show the bug, and impl.compile "
+                                    "draws 6 examples per dtype",
+                    "rope.composition": "batch > 0 rows turn by other tokens' larger angles, whose rounding "
+                                        "exceeds the allowance sized for the claimed positions",
+                    "rope.relative-shift": "the same rounding of other tokens' angles in the scores"},
+        must_pass=("rope.norm", "rope.zero", "rope.linearity", "rope.pass-through", "impl.no-mutation",
+                   "impl.stride-invariance", "impl.determinism", "impl.dtype-shape")),
 }
 
 CLAUSE_ID = re.compile(r"\b(?:rope|impl|device)\.[a-z][a-z-]*[a-z]\b")

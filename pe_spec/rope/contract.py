@@ -65,6 +65,8 @@ DECLARATIONS: dict[str, str] = {
     "name": "a display name (default: module:qualname of the factory)",
     "autograd": "True: must support autograd; False: inference-only, rope.gradient not applicable (default: probe)",
     "compile": "False: torch.compile not applicable (default: checked)",
+    "counterpart": ("the library's eager path this kernel replaces: a rope implementation or a target string "
+                    "('transformers:llama'); device.counterpart compares them (default: none, not applicable)"),
 }
 _ALLOWED = set(DECLARATIONS)
 
@@ -97,7 +99,51 @@ def _validate(d: dict) -> dict:
         d["rotary_dims"] = _normalize_rotary_dims(d["rotary_dims"])
     if "max_position" in d and (not isinstance(d["max_position"], int) or d["max_position"] < 1):
         raise ContractError(f"rope.implementation: max_position must be a positive int, got {d['max_position']!r}")
+    if "counterpart" in d:
+        _check_counterpart(d["counterpart"], d["layout"])
     return d
+
+
+def _check_counterpart(counterpart: Any, layout: str) -> None:
+    """A counterpart is a rope implementation with the same layout, or a target string naming one
+    ('transformers:llama', 'path/to/file.py:name'), resolved only when device.counterpart runs."""
+    if isinstance(counterpart, Implementation):
+        if counterpart.family != "rope":
+            raise ContractError(f"rope.implementation: counterpart {counterpart.name} is a {counterpart.family} "
+                                "implementation, not a rope one")
+        if counterpart.declared.get("layout") != layout:
+            raise ContractError(f"rope.implementation: counterpart {counterpart.name} has layout "
+                                f"{counterpart.declared.get('layout')!r}, this kernel {layout!r}")
+    elif isinstance(counterpart, str):
+        where, _, attr = counterpart.rpartition(":")
+        if not where or not attr:
+            raise ContractError(f"rope.implementation: counterpart {counterpart!r} must be a rope implementation "
+                                "or a target string like 'transformers:llama' or 'path/to/file.py:name'")
+    else:
+        raise ContractError(f"rope.implementation: counterpart must be a rope implementation or a target string, "
+                            f"got {type(counterpart).__name__}")
+
+
+def resolve_counterpart(impl: Implementation) -> Implementation | None:
+    """The declared counterpart as an Implementation (a target string is loaded on first use), or None.
+
+    Raises ContractError when a target string does not load, or names a kernel of another layout."""
+    counterpart = impl.get("counterpart")
+    if counterpart is None or isinstance(counterpart, Implementation):
+        return counterpart
+    if counterpart not in _RESOLVED:   # loaded once, so its built functions are cached across examples
+        from pe_spec.loading import LoadError, load
+
+        try:
+            _RESOLVED[counterpart] = load(counterpart)
+        except LoadError as e:
+            raise ContractError(f"{impl.name}: its counterpart {counterpart!r} does not load: {e}") from None
+    loaded = _RESOLVED[counterpart]
+    _check_counterpart(loaded, impl.declared["layout"])
+    return loaded
+
+
+_RESOLVED: dict[str, Implementation] = {}
 
 
 def _check_scaling(s: str) -> None:
