@@ -7,6 +7,7 @@ example carries many vectors (batch x heads x seq rows).
 """
 from __future__ import annotations
 
+from functools import lru_cache, wraps
 from typing import Callable
 
 from hypothesis import strategies as st
@@ -21,6 +22,27 @@ REGIMES = (0, 16, 2**8, 2**11, 2**16, 2**20, 2**24)
 MAX_ELEMENTS = 2**16   # per tensor, so examples stay fast on two cores
 
 
+def _reused(build: Callable) -> Callable:
+    """Build each distinct strategy once, not once per example.
+
+    Strategies are immutable, and hypothesis validates every new strategy object (walking its
+    whole tree) before the first draw: rebuilding the same strategies for each example costs
+    more than drawing from them. Reuse changes nothing about what is drawn. Calls with an
+    unhashable argument build afresh; the cache is bounded, since some callers pass a new
+    closure per example.
+    """
+    cached = lru_cache(maxsize=64)(build)
+
+    @wraps(build)
+    def get(*args, **kwargs):
+        try:
+            return cached(*args, **kwargs)
+        except TypeError:       # an unhashable argument
+            return build(*args, **kwargs)
+
+    return get
+
+
 def _declared_or(impl: Implementation, key: str, default: st.SearchStrategy) -> st.SearchStrategy:
     values = impl.get(key)
     return st.sampled_from(values) if values else default
@@ -32,6 +54,11 @@ def config_pool(impl: Implementation, size: int = 12) -> list[dict]:
     Most examples draw from it, so a kernel that builds a cos/sin table per configuration
     builds a dozen tables per run, not one per example; the rest draw freely (rope_configs).
     """
+    return [dict(c) for c in _config_pool(impl, size)]
+
+
+@lru_cache(maxsize=32)
+def _config_pool(impl: Implementation, size: int) -> tuple[dict, ...]:
     head_dims = impl.get("head_dims") or HEAD_DIMS[:6]
     bases = impl.get("bases") or BASES
     maxes = _max_positions(impl)
@@ -45,7 +72,7 @@ def config_pool(impl: Implementation, size: int = 12) -> list[dict]:
         pool.append({"head_dim": head_dim, "rotary_dim": preferred[k % len(preferred)],
                      "base": float(bases[k % len(bases)]), "max_position": maxes[(k * 5) % len(maxes)],
                      "scaling": (impl.get("scalings") or ("none",))[0]})
-    return pool
+    return tuple(pool)
 
 
 def _max_positions(impl: Implementation) -> list[int]:
@@ -56,11 +83,12 @@ def _max_positions(impl: Implementation) -> list[int]:
     return maxes
 
 
+@_reused
 @st.composite
 def rope_configs(draw, impl: Implementation) -> dict:
-    pool = config_pool(impl)
-    if pool and draw(st.sampled_from([True, True, True, False]), label="from_pool"):
-        return draw(st.sampled_from(pool), label="config")
+    pool = _config_pool(impl, 12)
+    if pool and draw(_FROM_POOL, label="from_pool"):
+        return dict(draw(_pool_strategy(impl), label="config"))
     head_dim = draw(_declared_or(impl, "head_dims", st.one_of(
         st.sampled_from(HEAD_DIMS), st.integers(1, 80).map(lambda h: 2 * h))), label="head_dim")
     choices = rotary_dims_for(impl, head_dim)
@@ -78,6 +106,15 @@ def rope_configs(draw, impl: Implementation) -> dict:
             "max_position": max_position, "scaling": scaling}
 
 
+_FROM_POOL = st.sampled_from([True, True, True, False])
+
+
+@lru_cache(maxsize=32)
+def _pool_strategy(impl: Implementation) -> st.SearchStrategy:
+    return st.sampled_from(_config_pool(impl, 12))
+
+
+@_reused
 @st.composite
 def positions(draw, max_position: int, seq: int, *, lowest: int = 0) -> tuple[int, ...]:
     """seq positions in [lowest, max_position): clustered at a regime, mostly distinct per row."""
@@ -96,6 +133,7 @@ def positions(draw, max_position: int, seq: int, *, lowest: int = 0) -> tuple[in
     return tuple(min(max(center + o, lowest), hi) for o in offsets)
 
 
+@_reused
 @st.composite
 def leading_dims(draw) -> tuple[int, ...]:
     """(batch, heads) with odd head counts common, or fewer leading dims."""
@@ -120,6 +158,7 @@ def _prod(xs) -> int:
     return out
 
 
+@_reused
 @st.composite
 def rope_examples(draw, impl: Implementation, dtype: str, *,
                   extra: Callable[..., dict] | None = None, min_seq: int = 1, max_seq: int = 24,
@@ -163,6 +202,7 @@ def _sinusoidal_dims(impl: Implementation) -> list[int]:
     return dims
 
 
+@_reused
 @st.composite
 def sinusoidal_configs(draw, impl: Implementation, dtype: str) -> dict:
     dims = _sinusoidal_dims(impl)
@@ -177,6 +217,7 @@ def sinusoidal_configs(draw, impl: Implementation, dtype: str) -> dict:
             "dtype": dtype, "device": "cpu"}
 
 
+@_reused
 @st.composite
 def sinusoidal_examples(draw, impl: Implementation, dtype: str, *, extra: Callable[..., dict] | None = None,
                         min_seq: int = 1, max_seq: int = 32, position_room: int = 0):

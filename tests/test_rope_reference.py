@@ -124,3 +124,48 @@ def test_non_integer_positions_raise(positions):
     with pytest.raises(TypeError):
         reference.apply(np.zeros((len(positions), 8)), positions, rotary_dim=8, base=10000.0,
                         layout="interleaved")
+
+
+@pytest.mark.parametrize("layout", ["interleaved", "half"])
+def test_blocked_and_threaded_apply_is_blocking_independent(layout, monkeypatch):
+    """Long inputs run in blocks of rows, on several threads: the result is bit for bit the
+    unblocked one, and matches mpmath on sampled rows (positions up to 2**31 - 1)."""
+    rng = np.random.default_rng(5)
+    seq, head_dim, rotary_dim, base = 4096, 520, 512, 500000.0
+    positions = np.concatenate([np.arange(seq // 2), rng.integers(-(2**31 - 1), 2**31, seq // 2)])
+    x = rng.standard_normal((1, seq, head_dim), dtype=np.float32)
+    assert x.size >= reference._PARALLEL_ELEMENTS
+    y = reference.apply(x, positions, rotary_dim=rotary_dim, base=base, layout=layout)
+    monkeypatch.setattr(reference, "_BLOCK_ELEMENTS", 2**40)
+    whole = reference.apply(x, positions, rotary_dim=rotary_dim, base=base, layout=layout)
+    assert y.view(np.uint64).tolist() == whole.view(np.uint64).tolist()
+    first, second = (np.arange(0, rotary_dim, 2), np.arange(1, rotary_dim, 2)) if layout == "interleaved" \
+        else (np.arange(rotary_dim // 2), np.arange(rotary_dim // 2, rotary_dim))
+    w = _mp_inv_freq(rotary_dim, base)
+    with mpmath.workdps(DPS):
+        for s in (0, 1, seq // 2 - 1, seq // 2, seq - 1):
+            p = int(positions[s])
+            for i in (0, 1, rotary_dim // 4, rotary_dim // 2 - 1):
+                t = p * w[i]
+                xa, xb = mpmath.mpf(float(x[0, s, first[i]])), mpmath.mpf(float(x[0, s, second[i]]))
+                ya, yb = xa * mpmath.cos(t) - xb * mpmath.sin(t), xa * mpmath.sin(t) + xb * mpmath.cos(t)
+                err = mpmath.sqrt((y[0, s, first[i]] - ya) ** 2 + (y[0, s, second[i]] - yb) ** 2)
+                assert err <= 1e-15 * mpmath.sqrt(xa**2 + xb**2), (layout, p, i)
+    np.testing.assert_array_equal(y[..., rotary_dim:], x[..., rotary_dim:])
+
+
+def test_pair_norms_match_hypot_everywhere():
+    """pair_norms (sqrt of the sum of squares, hypot where that could under- or overflow) agrees
+    with np.hypot to an ulp, including tiny, huge, zero, infinite and NaN pairs."""
+    rng = np.random.default_rng(6)
+    v = rng.standard_normal((64, 32)) * 10.0 ** rng.integers(-320, 300, (64, 32))
+    v[0, :8] = [0.0, -0.0, np.inf, np.nan, 1e-320, 0.0, np.nan, -np.inf]
+    v[1, :4] = [1e200, 1e200, 3e-200, 4e-200]
+    for layout in ("interleaved", "half"):
+        got = reference.pair_norms(v, rotary_dim=32, layout=layout)
+        first, second = (slice(0, 32, 2), slice(1, 32, 2)) if layout == "interleaved" else (slice(0, 16), slice(16, 32))
+        want = np.hypot(v[:, first], v[:, second])
+        assert np.array_equal(np.isnan(got), np.isnan(want)) and np.array_equal(np.isinf(got), np.isinf(want))
+        ok = np.isfinite(want) & (want > 0)
+        np.testing.assert_allclose(got[ok], want[ok], rtol=3e-16, atol=0)
+        assert np.all(got[want == 0] == 0)
