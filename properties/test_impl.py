@@ -270,7 +270,8 @@ def _shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
 @property_test("impl.no-aliasing", RopeCase, examples=rope_examples)
 def test_no_aliasing(case: RopeCase) -> None:
     """At the drawn positions and at positions all 0, where a shortcut might hand back x itself.
-    A kernel that also wrote into x is impl.no-mutation's (call() then hands back a copy)."""
+    A kernel that writes its result into x and returns x fails here too: at positions 0 its write
+    leaves x's values as they were, so call() has nothing to restore and hands back x itself."""
     x = case.make_x()
     for label, p in (("at the drawn positions", case.positions),
                      ("at positions all 0 (the rotation is the identity)", np.zeros_like(case.positions))):

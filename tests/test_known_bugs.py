@@ -115,7 +115,7 @@ BUGS: dict[str, Bug] = {
     "cache_wraps": bug("rope.cache-coverage", must_pass=("rope.reference", "rope.positions")),
     "cache_clamps": bug("rope.cache-coverage", must_pass=("rope.reference", "rope.positions")),
     # --- implementation contract ---
-    "in_place_rotation": bug("impl.no-mutation", "rope.gradient",
+    "in_place_rotation": bug("impl.no-mutation", "impl.no-aliasing", "rope.gradient",
                              must_pass=("rope.reference", "rope.positions", "rope.cache-coverage",
                                         "rope.relative-shift", "rope.composition", "rope.norm", "rope.zero",
                                         "rope.linearity", "impl.batch-independence", "impl.stride-invariance",
