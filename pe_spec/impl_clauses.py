@@ -40,11 +40,16 @@ register(
     Clause(
         id="impl.environment", title="Ambient precision settings do not change the result", level="MUST", since="2026.1",
         statement=("The output stays within the tolerance model under an ambient bf16 autocast, and when the kernel "
-                   "is built under torch.set_default_dtype(torch.bfloat16)."),
-        math="f under autocast(bf16) ~ ref; build(cfg) under default_dtype=bf16 ~ ref",
-        rationale="Positional frequencies must be computed in at least fp32 whatever the surrounding precision policy.",
+                   "is built under torch.set_default_dtype(torch.bfloat16), at a freshly built kernel's first call "
+                   "(a prefill from position 0) and at the next one, which a kernel may serve from what the "
+                   "first call cached."),
+        math="f under autocast(bf16) ~ ref; build(cfg) under default_dtype=bf16 ~ ref; both for f(x0, 0..L-1) then f(x, p)",
+        rationale=("Positional frequencies must be computed in at least fp32 whatever the surrounding precision policy, "
+                   "and a cache the first call fills must hold them at that precision."),
         guards_against=("inv_freq @ positions under autocast (transformers #29285, diffusers #13922); float aranges "
-                        "recast by DeepSpeed zero.Init or set_default_dtype (transformers #28685)."),
+                        "recast by DeepSpeed zero.Init or set_default_dtype (transformers #28685); an angle cache "
+                        "allocated in the default dtype, read back on later calls (rotary-embedding-torch "
+                        "cached_freqs, docs/findings/rotary-embedding-torch.md)."),
         references=("known-bugs.md B-PREC-04, B-PREC-05, B-PREC-10",)),
     Clause(
         id="impl.compile", title="The torch.compile'd kernel meets the tolerance model", level="MUST", since="2026.1",

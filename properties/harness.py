@@ -186,6 +186,17 @@ def property_test(check_id: str, case_type: type, *, examples: Callable[[Impleme
     return decorate
 
 
+# impl.environment calls a freshly built kernel twice: a prefill at positions 0..L-1, then the
+# drawn positions, which a caching kernel may serve from what the prefill cached. L is at most
+# this (the drawn positions below it are the ones a cache can serve).
+ENVIRONMENT_PREFILL = 512
+
+
+def prefill_positions(positions: np.ndarray) -> np.ndarray:
+    """0..L-1 with L = min(max(positions) + 1, ENVIRONMENT_PREFILL)."""
+    return np.arange(min(int(np.max(positions)) + 1, ENVIRONMENT_PREFILL), dtype=np.int64)
+
+
 def require_dtype(impl: Implementation, dtype: str) -> None:
     declared = impl.get("dtypes")
     if declared is not None and dtype not in declared:

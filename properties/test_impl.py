@@ -5,6 +5,8 @@ their own case type here as they land.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -15,7 +17,7 @@ from pe_spec import outcomes, tolerance
 from pe_spec.contract import ContractError, Unsupported
 from pe_spec.rope.contract import resolve_counterpart
 
-from .harness import property_test
+from .harness import prefill_positions, property_test
 from .rope_case import RopeCase, bitwise_equal, difference
 from .strategies import positions as positions_strategy
 from .strategies import config_pool, rope_examples
@@ -120,22 +122,39 @@ def _environment(draw, ex) -> dict:
     return {"environment": draw(st.sampled_from(envs), label="env")}
 
 
+def _built_for(case: RopeCase, env: str):
+    """A fresh build (no state left by other clauses); for default-dtype-bf16, built under it."""
+    if env != "default-dtype-bf16":
+        return case.build(fresh=True)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        return case.build(fresh=True)
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _ambient(env: str, device: torch.device):
+    if env == "autocast-bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 @property_test("impl.environment", RopeCase, examples=lambda impl, dt: rope_examples(impl, dt, extra=_environment))
 def test_environment(case: RopeCase) -> None:
-    x, p = case.make_x(), case.positions_tensor()
+    """A freshly built kernel, called twice in the environment: a prefill at positions 0..L-1 (one
+    row), then the drawn call, which a caching kernel may serve from what the prefill cached."""
     env = case.ex.extra["environment"]
-    if env == "autocast-bf16":
-        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
-            y = case.call(x, p)
-    else:
-        previous = torch.get_default_dtype()
-        torch.set_default_dtype(torch.bfloat16)
-        try:
-            fn = case.build(fresh=True)
-        finally:
-            torch.set_default_dtype(previous)
-        y = case.call(x, p, fn=fn)
-    case.expect_reference(y, x, case.positions, f"under {env} the output leaves the tolerance model")
+    fn = _built_for(case, env)
+    prefill = prefill_positions(case.positions)
+    first = (f"the first call (a prefill at positions 0..{len(prefill) - 1})", prefill,
+             case.make_x(seed=case.ex.seed + 1, lead=(1,) * len(case.ex.lead), seq=len(prefill)))
+    second = (f"the second call (at the drawn positions, after the prefill at 0..{len(prefill) - 1})", case.positions,
+              case.make_x())
+    for label, p, x in (first, second):
+        with _ambient(env, case.device):
+            y = case.call(x, case.positions_tensor(p), fn=fn)
+        case.expect_reference(y, x, p, f"under {env}, {label} leaves the tolerance model")
 
 
 _COMPILED: dict = {}

@@ -45,6 +45,11 @@ def test_rotary_dims_fractions_and_ints():
     impl = rope.implementation(layout="half", rotary_dims=(0.25, "full", 6))(_factory)
     assert rotary_dims_for(impl, 64) == [6, 16, 64]
     assert rotary_dims_for(impl, 4) == [4]          # 0.25 * 4 = 1 is odd: not a valid rotary dim
+    # Fractions truncate, as transformers (int(head_dim * partial_rotary_factor)) and GPT-NeoX do:
+    # phi-2's 0.4 of 62 is 24 there (rounding would give 25, odd, and no partial dim at all).
+    phi2 = rope.implementation(layout="half", rotary_dims=(0.4,))(_factory)
+    assert rotary_dims_for(phi2, 62) == [24]
+    assert rotary_dims_for(phi2, 64) == []          # int(25.6) = 25 is odd
     everything = rope.implementation(layout="half")(_factory)
     assert rotary_dims_for(everything, 8) == [2, 4, 6, 8]
 

@@ -74,6 +74,8 @@ BUGS: dict[str, Bug] = {
                                   "rope.norm", must_pass=("rope.positions", "rope.zero", *NAN_AGREEMENT)),
     "autocast_angles": bug("impl.environment", must_pass=("rope.reference", "impl.compile")),
     "default_dtype_arange": bug("impl.environment", must_pass=("rope.reference",)),
+    "angle_cache_default_dtype": bug("impl.environment",
+                                     must_pass=("rope.reference", "rope.positions", "impl.determinism")),
     # --- frequency schedule ---
     "exponent_i_over_d": bug("rope.reference", REFERENCE,
                              incidental={"rope.composition": FASTER_ANGLES},

@@ -57,7 +57,7 @@ DECLARATIONS: dict[str, str] = {
     "layout": "required: 'interleaved' (pairs (2i, 2i+1)) or 'half' (pairs (i, i + rotary_dim/2))",
     "dtypes": "float dtypes the kernel accepts (default: float32, bfloat16, float16)",
     "head_dims": "head dims it supports (default: even sizes 2..160 and common ones up to 256)",
-    "rotary_dims": "ints (absolute), fractions of head_dim in (0, 1], or 'full' (default: any even <= head_dim)",
+    "rotary_dims": "ints (absolute), fractions f of head_dim in (0, 1] (rotary_dim int(head_dim * f), truncated), or 'full' (default: any even <= head_dim)",
     "bases": "rope_theta values it supports (default: drawn, 2..1e7)",
     "devices": "device types to check on, e.g. ('cpu', 'cuda') (default: every available device)",
     "max_position": "the largest cache it can build; positions are drawn below it (default: up to 2**25)",
@@ -173,7 +173,7 @@ def rotary_dims_for(impl: Implementation, head_dim: int) -> list[int]:
         return list(range(2, head_dim + 1, 2))
     dims = []
     for item in declared:
-        r = int(round(item * head_dim)) if isinstance(item, float) else item
+        r = int(head_dim * item) if isinstance(item, float) else item   # truncated, as transformers and GPT-NeoX do
         if 0 < r <= head_dim and r % 2 == 0:
             dims.append(r)
     return sorted(set(dims))
