@@ -143,7 +143,8 @@ def _ambient(env: str, device: torch.device):
 @property_test("impl.environment", RopeCase, examples=lambda impl, dt: rope_examples(impl, dt, extra=_environment))
 def test_environment(case: RopeCase) -> None:
     """A freshly built kernel, called twice in the environment: a prefill at positions 0..L-1 (one
-    row), then the drawn call, which a caching kernel may serve from what the prefill cached."""
+    row; L = min(largest drawn position + 1, harness.ENVIRONMENT_PREFILL)), then the drawn call,
+    which a caching kernel may serve from what the prefill cached."""
     env = case.ex.extra["environment"]
     fn = _built_for(case, env)
     prefill = prefill_positions(case.positions)

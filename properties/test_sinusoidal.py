@@ -161,7 +161,8 @@ def test_sinusoidal_determinism(case: SinusoidalCase) -> None:
 
 @property_test("impl.environment#sinusoidal", SinusoidalCase, examples=sinusoidal_examples)
 def test_sinusoidal_environment(case: SinusoidalCase) -> None:
-    """Built under a bf16 default dtype: a prefill at positions 0..L-1, then the drawn positions."""
+    """Built under a bf16 default dtype: a prefill at positions 0..L-1 (as in impl.environment),
+    then the drawn positions."""
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.bfloat16)
     try:
