@@ -43,7 +43,8 @@ register(
                    "is built under torch.set_default_dtype(torch.bfloat16), at a freshly built kernel's first call "
                    "(a prefill from position 0) and at the next one, which a kernel may serve from what the "
                    "first call cached."),
-        math="f under autocast(bf16) ~ ref; build(cfg) under default_dtype=bf16 ~ ref; both for f(x0, 0..L-1) then f(x, p)",
+        math=("f under autocast(bf16) ~ ref; build(cfg) under default_dtype=bf16 ~ ref; "
+              "both for f(x0, p0) then f(x, p), p0 = 0..max(p) (or p itself where max(p) is large)"),
         rationale=("Positional frequencies must be computed in at least fp32 whatever the surrounding precision policy, "
                    "and a cache the first call fills must hold them at that precision."),
         guards_against=("inv_freq @ positions under autocast (transformers #29285, diffusers #13922); float aranges "

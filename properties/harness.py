@@ -186,15 +186,24 @@ def property_test(check_id: str, case_type: type, *, examples: Callable[[Impleme
     return decorate
 
 
-# impl.environment calls a freshly built kernel twice: a prefill at positions 0..L-1, then the
-# drawn positions, which a caching kernel may serve from what the prefill cached. L is at most
-# this (the drawn positions below it are the ones a cache can serve).
+# impl.environment calls a freshly built kernel twice, the second time at the drawn positions.
+# The first call is a prefill at positions 0..max(drawn), so that a kernel caching what its first
+# call computed serves every drawn position from that cache; when max(drawn) + 1 exceeds this,
+# the first call is at the drawn positions themselves (a cache that grows with the positions seen
+# then serves the second call; a longer prefill would only cost time).
 ENVIRONMENT_PREFILL = 512
 
 
-def prefill_positions(positions: np.ndarray) -> np.ndarray:
-    """0..L-1 with L = min(max(positions) + 1, ENVIRONMENT_PREFILL)."""
-    return np.arange(min(int(np.max(positions)) + 1, ENVIRONMENT_PREFILL), dtype=np.int64)
+def first_call_positions(positions: np.ndarray) -> np.ndarray:
+    """0..max(positions) if that is at most ENVIRONMENT_PREFILL long, else the positions themselves."""
+    n = int(np.max(positions)) + 1
+    return np.arange(n, dtype=np.int64) if n <= ENVIRONMENT_PREFILL else np.asarray(positions, dtype=np.int64)
+
+
+def first_call_label(first: np.ndarray, positions: np.ndarray) -> str:
+    if first is positions or np.array_equal(first, positions):
+        return "the first call (at the drawn positions)"
+    return f"the first call (a prefill at positions 0..{len(first) - 1})"
 
 
 def require_dtype(impl: Implementation, dtype: str) -> None:

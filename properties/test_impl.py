@@ -17,7 +17,7 @@ from pe_spec import outcomes, tolerance
 from pe_spec.contract import ContractError, Unsupported
 from pe_spec.rope.contract import resolve_counterpart
 
-from .harness import prefill_positions, property_test
+from .harness import first_call_label, first_call_positions, property_test
 from .rope_case import RopeCase, bitwise_equal, difference
 from .strategies import positions as positions_strategy
 from .strategies import config_pool, rope_examples
@@ -142,17 +142,17 @@ def _ambient(env: str, device: torch.device):
 
 @property_test("impl.environment", RopeCase, examples=lambda impl, dt: rope_examples(impl, dt, extra=_environment))
 def test_environment(case: RopeCase) -> None:
-    """A freshly built kernel, called twice in the environment: a prefill at positions 0..L-1 (one
-    row; L = min(largest drawn position + 1, harness.ENVIRONMENT_PREFILL)), then the drawn call,
-    which a caching kernel may serve from what the prefill cached."""
+    """A freshly built kernel, called twice in the environment: first a prefill at positions
+    0..max(drawn) (one row; the drawn positions themselves when that would be longer than
+    harness.ENVIRONMENT_PREFILL), then the drawn call, which a caching kernel may serve from
+    what the first call cached."""
     env = case.ex.extra["environment"]
     fn = _built_for(case, env)
-    prefill = prefill_positions(case.positions)
-    first = (f"the first call (a prefill at positions 0..{len(prefill) - 1})", prefill,
-             case.make_x(seed=case.ex.seed + 1, lead=(1,) * len(case.ex.lead), seq=len(prefill)))
-    second = (f"the second call (at the drawn positions, after the prefill at 0..{len(prefill) - 1})", case.positions,
-              case.make_x())
-    for label, p, x in (first, second):
+    p0 = first_call_positions(case.positions)
+    calls = ((first_call_label(p0, case.positions), p0,
+              case.make_x(seed=case.ex.seed + 1, lead=(1,) * len(case.ex.lead), seq=len(p0))),
+             ("the second call (at the drawn positions)", case.positions, case.make_x()))
+    for label, p, x in calls:
         with _ambient(env, case.device):
             y = case.call(x, case.positions_tensor(p), fn=fn)
         case.expect_reference(y, x, p, f"under {env}, {label} leaves the tolerance model")

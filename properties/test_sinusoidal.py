@@ -7,7 +7,7 @@ import pytest
 import torch
 from hypothesis import strategies as st
 
-from .harness import prefill_positions, property_test
+from .harness import first_call_label, first_call_positions, property_test
 from .rope_case import bitwise_equal, difference, to_f64
 from .sinusoidal_case import SinusoidalCase
 from .strategies import sinusoidal_examples
@@ -161,18 +161,17 @@ def test_sinusoidal_determinism(case: SinusoidalCase) -> None:
 
 @property_test("impl.environment#sinusoidal", SinusoidalCase, examples=sinusoidal_examples)
 def test_sinusoidal_environment(case: SinusoidalCase) -> None:
-    """Built under a bf16 default dtype: a prefill at positions 0..L-1 (as in impl.environment),
-    then the drawn positions."""
+    """Built under a bf16 default dtype, called twice as in impl.environment: a prefill at
+    0..max(drawn) (or the drawn positions), then the drawn positions."""
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.bfloat16)
     try:
         fn = case.build(fresh=True)
     finally:
         torch.set_default_dtype(previous)
-    prefill = prefill_positions(case.positions)
-    for label, p in ((f"its first call (a prefill at positions 0..{len(prefill) - 1})", prefill),
-                     (f"its second call (at the drawn positions, after the prefill at 0..{len(prefill) - 1})",
-                      case.positions)):
+    p0 = first_call_positions(case.positions)
+    for label, p in ((first_call_label(p0, case.positions), p0),
+                     ("the second call (at the drawn positions)", case.positions)):
         y = case.call(p, fn=fn)
         err = np.hypot(*np.moveaxis(case.pairs(difference(y, reference_table(case, p))), -1, 0))
         case.measure(err, case.allowed(p), f"built under torch.set_default_dtype(bfloat16), {label} leaves the "
