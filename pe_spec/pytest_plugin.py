@@ -133,6 +133,24 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         limits.reset()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """Seed each property test from its check and parametrization, not from its pytest node id.
+
+    Hypothesis's pytest plugin mixes the node id into a parametrized test's derandomized seed (its
+    runtest_call wrapper sets it just before this), and the node id is a path relative to pytest's
+    rootdir, which for ``--pyargs pe_properties`` is the current directory: the same check run
+    from two directories drew different examples. Keyed on the check id and the parameters, the
+    ci examples are the same wherever the check runs, installed or editable.
+    """
+    inner = getattr(getattr(getattr(item, "obj", None), "hypothesis", None), "inner_test", None)
+    check_id = getattr(getattr(item, "obj", None), "check_id", None)
+    if inner is None or check_id is None:
+        return
+    params = getattr(getattr(item, "callspec", None), "id", "")
+    inner._hypothesis_internal_add_digest = f"pe-spec:{check_id}[{params}]".encode()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield

@@ -100,6 +100,7 @@ def environment(profile: str, seed: Any, settings_used: dict) -> dict:
     import numpy
     import torch
 
+    from pe_spec import profiles
     from pe_spec.adapters import distribution_versions
 
     devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
@@ -109,7 +110,8 @@ def environment(profile: str, seed: Any, settings_used: dict) -> dict:
         "torch": torch.__version__, "numpy": numpy.__version__, "hypothesis": hypothesis.__version__,
         "libraries": distribution_versions(), "triton_interpret": os.environ.get("TRITON_INTERPRET", ""),
         "devices": devices, "device_names": {"cpu": platform.processor() or platform.machine(), **names},
-        "cpu_count": os.cpu_count(), "profile": profile, "seed": seed, **settings_used,
+        "cpu_count": os.cpu_count(), "profile": profile, "seed": seed,
+        "source_constants_pinned": profiles.SOURCE_CONSTANTS_PINNED, **settings_used,
     }
 
 
