@@ -64,7 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from pe_spec import limits, outcomes
     # Imported now, not at the first result: hypothesis mixes the literals of every local module
     # loaded when it draws into its choices, so each test (serial, or first on an xdist worker)
-    # must draw with the same modules loaded for derandomized runs to agree.
+    # must draw with the same modules loaded for derandomized runs to agree. (load_profile pins
+    # those constants to none; this keeps runs consistent where a hypothesis version cannot.)
     from pe_spec import report  # noqa: F401
     from pe_spec.loading import LoadError, load
     from pe_spec.profiles import DEFAULT_PROFILE, PROFILES, load_profile

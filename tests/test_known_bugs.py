@@ -22,12 +22,14 @@ Each clause named as failing fails because the kernel violates its property:
 No clause fails although its property holds: the suite has no known false failure on these kernels.
 
 Why incidental failures are not required: the ci profile is derandomized, but its examples are a
-function of the project source, not of the check alone. Hypothesis seeds each test from the
-source of the test function that harness.property_test builds (one edit there reseeds every
-check), and it mixes in literal constants found in the project's non-test modules (pe_spec/,
-properties/): adding one unused literal to properties/strategies.py changes the draws. A genuine
-failure shows on most examples and survives that; an incidental one (often within a factor of a
-few of the allowance, on one or two dtypes) comes and goes with unrelated commits.
+function of the suite's code, not of the check alone. Hypothesis seeds each test from the source
+of the test function that harness.property_test builds and from the check id and parameters
+(pe_spec.pytest_plugin), and the strategies (properties/strategies.py) turn that seed into
+examples: an edit to either, or a new hypothesis version, changes the draws. (Literals elsewhere
+in the source and the directory a check runs from no longer do: pe_spec.profiles pins
+hypothesis's source constants, tests/test_reproducible_draws.py.) A genuine failure shows on most
+examples and survives that; an incidental one (often within a factor of a few of the allowance,
+on one or two dtypes) comes and goes with such edits.
 
 Each run takes 20 s to 100 s on two cores (shrinking a failure costs more than passing); the
 whole module takes 15 to 20 minutes serially. The rows are independent (own interpreter, own
