@@ -12,12 +12,13 @@ Annotated Transformer / PyTorch tutorial table, B-SIN-01's layout code).
 
 Caught by: sinusoidal.norm (main), sinusoidal.reference, sinusoidal.linear-offset (the angle
 atan2(sin t, sin t) is pi/4 or -3 pi/4, not t), sinusoidal.offset-dot (<PE(p), PE(p + k)> =
-sum_i [cos(k w_i) - cos((2p + k) w_i)] depends on p), sinusoidal.uniqueness and
-impl.environment. sin alone does not tell t from pi - t, and near sin t = +-1 it is flat: in
-float16 with few pairs (dim 6, 65536 positions) two positions whose sines all round alike
-collide, while their cosines, which the reference keeps, differ (positions 12348 and 44430:
-the correctly rounded values of this kernel's own function are equal there, so it is the bug,
-not the kernel's rounding). Values stay in [-1, 1]: sinusoidal.bounded passes.
+sum_i [cos(k w_i) - cos((2p + k) w_i)] depends on p) and impl.environment; sinusoidal.uniqueness
+incidentally, where the draws reach it: sin alone does not tell t from pi - t, and near
+sin t = +-1 it is flat, so in float16 with few pairs (dim 6, 65536 positions) two positions whose
+sines all round alike collide, while their cosines, which the reference keeps, differ (positions
+12348 and 44430). In exact arithmetic the sin-only encoding is still injective on integers
+(w_0 = 1, and pi is irrational), so only that narrow float16 regime shows it. Values stay in
+[-1, 1]: sinusoidal.bounded passes.
 """
 import math
 
