@@ -13,9 +13,11 @@ from conftest import check_report, expect_verdict
 # Every clause below fails in bf16 and/or fp16 only; fp32 passes them all.
 _INPUT_DTYPE_POSITIONS = ("positions built in the input dtype (get_seq_pos(..., dtype=t.dtype)): "
                           "bf16/fp16 q/k are rotated by rounded positions; docs/findings/rotary-embedding-torch.md")
+# rope.positions (a subset of rows vs the full call) sees it only on a bf16 draw where the subset
+# splits into runs with other offsets than the full call; the present ci draws have none.
 _POSITION_PATH = {cid: _INPUT_DTYPE_POSITIONS for cid in (
     "rope.reference", "rope.relative-shift", "rope.norm", "rope.composition", "rope.gradient",
-    "rope.positions", "rope.cache-coverage", "impl.environment", "impl.compile")}
+    "rope.cache-coverage", "impl.environment", "impl.compile")}
 # Built under set_default_dtype(bfloat16), its cached_freqs buffer is bf16 too: a cache hit returns
 # angles rounded to bf16, in fp32 as well. impl.environment's second call (after a prefill from
 # position 0, which fills the cache) is such a hit, so it fails in fp32 too (deviation 2).
