@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
@@ -204,6 +205,16 @@ def first_call_label(first: np.ndarray, positions: np.ndarray) -> str:
     if first is positions or np.array_equal(first, positions):
         return "the first call (at the drawn positions)"
     return f"the first call (a prefill at positions 0..{len(first) - 1})"
+
+
+def built_under_bf16_default(case: "Case") -> Callable:
+    """A fresh build of the kernel made under torch.set_default_dtype(torch.bfloat16)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        return case.build(fresh=True)
+    finally:
+        torch.set_default_dtype(previous)
 
 
 def require_dtype(impl: Implementation, dtype: str) -> None:

@@ -17,7 +17,7 @@ from pe_spec import outcomes, tolerance
 from pe_spec.contract import ContractError, Unsupported
 from pe_spec.rope.contract import resolve_counterpart
 
-from .harness import first_call_label, first_call_positions, property_test
+from .harness import built_under_bf16_default, first_call_label, first_call_positions, property_test
 from .rope_case import RopeCase, bitwise_equal, difference
 from .strategies import positions as positions_strategy
 from .strategies import config_pool, rope_examples
@@ -124,14 +124,7 @@ def _environment(draw, ex) -> dict:
 
 def _built_for(case: RopeCase, env: str):
     """A fresh build (no state left by other clauses); for default-dtype-bf16, built under it."""
-    if env != "default-dtype-bf16":
-        return case.build(fresh=True)
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.bfloat16)
-    try:
-        return case.build(fresh=True)
-    finally:
-        torch.set_default_dtype(previous)
+    return built_under_bf16_default(case) if env == "default-dtype-bf16" else case.build(fresh=True)
 
 
 def _ambient(env: str, device: torch.device):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from hypothesis import strategies as st
 
-from .harness import first_call_label, first_call_positions, property_test
+from .harness import built_under_bf16_default, first_call_label, first_call_positions, property_test
 from .rope_case import bitwise_equal, difference, to_f64
 from .sinusoidal_case import SinusoidalCase
 from .strategies import sinusoidal_examples
@@ -163,12 +163,7 @@ def test_sinusoidal_determinism(case: SinusoidalCase) -> None:
 def test_sinusoidal_environment(case: SinusoidalCase) -> None:
     """Built under a bf16 default dtype, called twice as in impl.environment: a prefill at
     0..max(drawn) (or the drawn positions), then the drawn positions."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.bfloat16)
-    try:
-        fn = case.build(fresh=True)
-    finally:
-        torch.set_default_dtype(previous)
+    fn = built_under_bf16_default(case)
     p0 = first_call_positions(case.positions)
     for label, p in ((first_call_label(p0, case.positions), p0),
                      ("the second call (at the drawn positions)", case.positions)):
