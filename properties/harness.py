@@ -195,16 +195,15 @@ def property_test(check_id: str, case_type: type, *, examples: Callable[[Impleme
 ENVIRONMENT_PREFILL = 512
 
 
-def first_call_positions(positions: np.ndarray) -> np.ndarray:
-    """0..max(positions) if that is at most ENVIRONMENT_PREFILL long, else the positions themselves."""
+def environment_calls(positions: np.ndarray) -> tuple[tuple[str, np.ndarray], tuple[str, np.ndarray]]:
+    """(label, positions) of impl.environment's two calls: 0..max(positions) if that is at most
+    ENVIRONMENT_PREFILL long (else the positions themselves), then the positions."""
+    positions = np.asarray(positions, dtype=np.int64)
     n = int(np.max(positions)) + 1
-    return np.arange(n, dtype=np.int64) if n <= ENVIRONMENT_PREFILL else np.asarray(positions, dtype=np.int64)
-
-
-def first_call_label(first: np.ndarray, positions: np.ndarray) -> str:
-    if first is positions or np.array_equal(first, positions):
-        return "the first call (at the drawn positions)"
-    return f"the first call (a prefill at positions 0..{len(first) - 1})"
+    first = np.arange(n, dtype=np.int64) if n <= ENVIRONMENT_PREFILL else positions
+    label = ("the first call (at the drawn positions)" if np.array_equal(first, positions)
+             else f"the first call (a prefill at positions 0..{n - 1})")
+    return (label, first), ("the second call (at the drawn positions)", positions)
 
 
 def built_under_bf16_default(case: "Case") -> Callable:

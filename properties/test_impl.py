@@ -17,7 +17,7 @@ from pe_spec import outcomes, tolerance
 from pe_spec.contract import ContractError, Unsupported
 from pe_spec.rope.contract import resolve_counterpart
 
-from .harness import built_under_bf16_default, first_call_label, first_call_positions, property_test
+from .harness import built_under_bf16_default, environment_calls, property_test
 from .rope_case import RopeCase, bitwise_equal, difference
 from .strategies import positions as positions_strategy
 from .strategies import config_pool, rope_examples
@@ -141,10 +141,9 @@ def test_environment(case: RopeCase) -> None:
     what the first call cached."""
     env = case.ex.extra["environment"]
     fn = _built_for(case, env)
-    p0 = first_call_positions(case.positions)
-    calls = ((first_call_label(p0, case.positions), p0,
-              case.make_x(seed=case.ex.seed + 1, lead=(1,) * len(case.ex.lead), seq=len(p0))),
-             ("the second call (at the drawn positions)", case.positions, case.make_x()))
+    (first_label, p0), second = environment_calls(case.positions)
+    calls = ((first_label, p0, case.make_x(seed=case.ex.seed + 1, lead=(1,) * len(case.ex.lead), seq=len(p0))),
+             (*second, case.make_x()))
     for label, p, x in calls:
         with _ambient(env, case.device):
             y = case.call(x, case.positions_tensor(p), fn=fn)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from hypothesis import strategies as st
 
-from .harness import built_under_bf16_default, first_call_label, first_call_positions, property_test
+from .harness import built_under_bf16_default, environment_calls, property_test
 from .rope_case import bitwise_equal, difference, to_f64
 from .sinusoidal_case import SinusoidalCase
 from .strategies import sinusoidal_examples
@@ -164,9 +164,7 @@ def test_sinusoidal_environment(case: SinusoidalCase) -> None:
     """Built under a bf16 default dtype, called twice as in impl.environment: a prefill at
     0..max(drawn) (or the drawn positions), then the drawn positions."""
     fn = built_under_bf16_default(case)
-    p0 = first_call_positions(case.positions)
-    for label, p in ((first_call_label(p0, case.positions), p0),
-                     ("the second call (at the drawn positions)", case.positions)):
+    for label, p in environment_calls(case.positions):
         y = case.call(p, fn=fn)
         err = np.hypot(*np.moveaxis(case.pairs(difference(y, reference_table(case, p))), -1, 0))
         case.measure(err, case.allowed(p), f"built under torch.set_default_dtype(bfloat16), {label} leaves the "
