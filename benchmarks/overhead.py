@@ -122,7 +122,7 @@ def patch_compile(timer: KernelTimer):
 
 def run_once(target: str, profile: str, clauses: list[str], cprofile: int, extra: list[str],
              max_elements: int | None = None, baseline: bool = False) -> dict:
-    from pe_spec.loading import load
+    from pe_spec.harness.loading import load
 
     impl = load(target)           # the same object the plugin will load (module attribute)
     saved_factory = impl.factory
@@ -177,8 +177,8 @@ def _baseline_reference(apply_orig=None):
     temporaries, np.hypot), for a same-conditions before/after comparison (--baseline)."""
     import numpy as np
 
-    from pe_spec.conventions import pair_channels
-    from pe_spec.rope import reference
+    from pe_spec.families.rope.conventions import pair_channels
+    from pe_spec.families.rope import reference
 
     def apply(x, positions, *, rotary_dim, base, layout, scale=1.0):
         x = np.asarray(x, dtype=np.float64)
@@ -211,7 +211,7 @@ class Baseline:
         setattr(module, name, value)
 
     def pytest_collection_finish(self, session) -> None:
-        from pe_spec.rope import reference
+        from pe_spec.families.rope import reference
 
         apply, pair_norms = _baseline_reference()
         self.patch(reference, "apply", apply)

@@ -26,7 +26,7 @@ import tracemalloc
 import numpy as np
 import torch
 
-from pe_spec.rope import reference
+from pe_spec.families.rope import reference
 
 
 def _status(field: str) -> int:

@@ -6,7 +6,7 @@ comparison), for a typical and a large example, plus the cost of drawing one exa
 
 The steps are the ones properties/rope_case.py and properties/harness.py run for rope.reference
 (RopeCase.make_x, RopeCase.invoke, to_f64, reference.apply, reference.pair_norms,
-tolerance.rope_allowance(...).allowed, harness.measure); each is timed on its own (best of
+tolerance.pair_allowance(...).allowed, harness.measure); each is timed on its own (best of
 --reps), so the figures are per call, not a profile. Drawing: hypothesis drawing
 strategies.rope_examples once per example (ci-like settings), against an example that draws
 nothing.
@@ -31,7 +31,7 @@ def best(fn, reps: int) -> float:
 
 def steps(kernel: str, lead: tuple[int, ...], dtype: str, reps: int) -> dict[str, float]:
     from pe_spec import examples, tolerance
-    from pe_spec.rope import reference
+    from pe_spec.families.rope import reference
     from pe_properties.harness import Example, measure
     from pe_properties.rope_case import RopeCase, to_f64
 
@@ -46,7 +46,7 @@ def steps(kernel: str, lead: tuple[int, ...], dtype: str, reps: int) -> dict[str
     ref = reference.apply(xf, case.positions, rotary_dim=128, base=1e4, layout=case.layout)
     err = reference.pair_norms(yf - ref, rotary_dim=128, layout=case.layout)
     pn = reference.pair_norms(xf, rotary_dim=128, layout=case.layout)
-    allowed = tolerance.rope_allowance(case.positions, case.inv_freq, dtype).allowed(pn)
+    allowed = tolerance.pair_allowance(case.positions, case.inv_freq, dtype).allowed(pn)
     return {
         "kernel call": best(lambda: fn(x, pt), reps),
         "make_x": best(case.make_x, reps),
@@ -56,7 +56,7 @@ def steps(kernel: str, lead: tuple[int, ...], dtype: str, reps: int) -> dict[str
                                                         layout=case.layout), reps),
         "pair_norms (error and x)": best(lambda: (reference.pair_norms(yf - ref, rotary_dim=128, layout=case.layout),
                                                   reference.pair_norms(xf, rotary_dim=128, layout=case.layout)), reps),
-        "allowance": best(lambda: tolerance.rope_allowance(case.positions, case.inv_freq, dtype).allowed(pn), reps),
+        "allowance": best(lambda: tolerance.pair_allowance(case.positions, case.inv_freq, dtype).allowed(pn), reps),
         "measure (ratio, worst)": best(lambda: measure("rope.reference", ex, err, allowed, "", lambda i: ""), reps),
     }
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from pe_spec import examples, tolerance
-from pe_spec.rope import Config, reference
+from pe_spec.families.rope import Config, reference
 
 KERNELS = [examples.rope_half_cached, examples.rope_interleaved_complex, examples.rope_interleaved_pairs,
            examples.rope_half_partial]
@@ -42,7 +42,7 @@ def measure(impl, dtype: str, regime_start: int, head_dim: int, base: float, vec
     x64 = x.double().numpy()
     ref = reference.apply(x64, positions, rotary_dim=rotary, base=base, layout=layout)
     err = reference.pair_norms(y.double().numpy() - ref, rotary_dim=rotary, layout=layout)
-    allowance = tolerance.rope_allowance(positions, reference.inverse_frequencies(rotary, base), dtype)
+    allowance = tolerance.pair_allowance(positions, reference.inverse_frequencies(rotary, base), dtype)
     allowed = allowance.allowed(reference.pair_norms(x64, rotary_dim=rotary, layout=layout))
     capped = np.broadcast_to(allowance.phase >= tolerance.MAX_PHASE_DISPLACEMENT, err.shape)
     ratio = err / allowed

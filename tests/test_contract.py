@@ -8,8 +8,8 @@ import pytest
 
 from conftest import check_report, statuses
 from pe_spec import rope
-from pe_spec.contract import ContractError
-from pe_spec.rope.contract import rotary_dims_for
+from pe_spec.spec.contract import ContractError
+from pe_spec.families.rope.contract import rotary_dims_for
 
 
 def _factory(cfg):

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("torch")
 
 from pe_spec import matrix as M  # noqa: E402
-from pe_spec.naive.reference import PROPERTIES  # noqa: E402
+from pe_spec.spec.naive import PROPERTIES  # noqa: E402
 
 H, F = "holds", "fails"
 COLUMNS = ("unique", "bounded", "smooth", "linear_relative_map", "relative_scores", "extrapolates",
@@ -127,7 +127,7 @@ def _variant(enc: M.Encoding, encode) -> M.Encoding:
 def test_sin_used_twice_breaks_offset_scores_but_not_uniqueness():
     """sin in both channels of each pair (clause sinusoidal.norm's bug): sin(pw) sin(qw) alone has a
     cos((p + q) w) term, so the scores see absolute positions; the rows are still distinct."""
-    from pe_spec.sinusoidal import reference as S
+    from pe_spec.families.sinusoidal import reference as S
 
     def enc(p, n):
         t = S.table(p, M.DIM)
@@ -143,7 +143,7 @@ def test_sin_used_twice_breaks_offset_scores_but_not_uniqueness():
 
 def test_jittered_positions_break_the_linear_map():
     """A sinusoid evaluated at p + (p mod 2): PE(p + k) is no longer one linear map of PE(p)."""
-    from pe_spec.sinusoidal import reference as S
+    from pe_spec.families.sinusoidal import reference as S
 
     v = _variant(M.make_encoding("sinusoidal"), lambda p, n: S.table(p + (p % 2), M.DIM))
     out = M.check_linear_relative_map(v, M.training_positions(), M.TRAIN_LENGTH)
@@ -151,7 +151,7 @@ def test_jittered_positions_break_the_linear_map():
 
 
 def test_a_wrapping_table_is_not_unique():
-    from pe_spec.sinusoidal import reference as S
+    from pe_spec.families.sinusoidal import reference as S
 
     v = _variant(M.make_encoding("sinusoidal"), lambda p, n: S.table(p % 40, M.DIM))
     out = M.check_unique(v, [(M.training_positions(), M.TRAIN_LENGTH)])
@@ -167,7 +167,7 @@ def test_a_growing_encoding_is_unbounded_and_a_bounded_one_is_not_flagged():
 
 def test_rope_offset_scores_fail_when_query_and_key_use_different_frequencies():
     """Rotating the key with another base breaks q.k invariance: the check sees it."""
-    from pe_spec.rope import reference as R
+    from pe_spec.families.rope import reference as R
 
     rope = M.make_encoding("rope")
     qk = np.random.default_rng(2).standard_normal((2, M.DIM))

@@ -8,8 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from pe_spec.naive import reference as N  # noqa: E402
-from pe_spec.sinusoidal import reference as S  # noqa: E402
+from pe_spec.spec import naive as N  # noqa: E402
+from pe_spec.families.sinusoidal import reference as S  # noqa: E402
 
 
 # --- the encodings ------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import pytest
 
 mpmath = pytest.importorskip("mpmath")
 
-from pe_spec.conventions import interleaved_to_half  # noqa: E402
-from pe_spec.rope import reference  # noqa: E402
+from pe_spec.families.rope.conventions import interleaved_to_half  # noqa: E402
+from pe_spec.families.rope import reference  # noqa: E402
 
 DPS = 60
 _BIG = [2**11 - 1, 2**11 + 1, 2**16 - 1, 2**16 + 1, 2**20 + 7, 2**24 - 1, 2**24 + 1, 2**31 - 1]

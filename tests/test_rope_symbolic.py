@@ -9,10 +9,10 @@ sympy = pytest.importorskip("sympy")
 pytest.importorskip("mpmath")
 
 from pe_spec import symbolic as S  # noqa: E402
-from pe_spec.conventions import interleaved_to_half  # noqa: E402
-from pe_spec.rope import reference  # noqa: E402
-from pe_spec.rope import symbolic as rs  # noqa: E402
-from pe_spec.symbolic import Outcome, prove_equal, prove_zero  # noqa: E402
+from pe_spec.families.rope.conventions import interleaved_to_half  # noqa: E402
+from pe_spec.families.rope import reference  # noqa: E402
+from pe_spec.families.rope import symbolic as rs  # noqa: E402
+from pe_spec.spec.symbolic import Outcome, prove_equal, prove_zero  # noqa: E402
 
 
 # --- every derivation is proven ---------------------------------------------------------------

@@ -9,8 +9,8 @@ import pytest
 
 mpmath = pytest.importorskip("mpmath")
 
-from pe_spec import exact  # noqa: E402
-from pe_spec.sinusoidal import reference as R  # noqa: E402
+from pe_spec.spec import exact  # noqa: E402
+from pe_spec.families.sinusoidal import reference as R  # noqa: E402
 
 DPS = 50
 _BIG = [2**11 - 1, 2**11 + 1, 2**16 + 1, 2**20 + 7, 2**24 - 1, 2**24 + 1, 2**31 - 3]
@@ -227,7 +227,7 @@ def test_whisper_is_tensor2tensor_on_even_dims():
 
 def test_exact_angles_bitwise_equal_rope_reference():
     # pe_spec.exact is the generic form of the RoPE reference's machinery: same arithmetic.
-    from pe_spec.rope import reference as rope_ref
+    from pe_spec.families.rope import reference as rope_ref
 
     rng = np.random.default_rng(0)
     p = np.concatenate([POSITIONS, rng.integers(-(2**31) + 1, 2**31, 300)])

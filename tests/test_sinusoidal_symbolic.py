@@ -10,9 +10,9 @@ import pytest
 sympy = pytest.importorskip("sympy")
 pytest.importorskip("mpmath")
 
-from pe_spec.sinusoidal import reference as R  # noqa: E402
-from pe_spec.sinusoidal import symbolic as ss  # noqa: E402
-from pe_spec.symbolic import Outcome, prove_zero  # noqa: E402
+from pe_spec.families.sinusoidal import reference as R  # noqa: E402
+from pe_spec.families.sinusoidal import symbolic as ss  # noqa: E402
+from pe_spec.spec.symbolic import Outcome, prove_zero  # noqa: E402
 
 
 # --- every derivation is proven ---------------------------------------------------------------

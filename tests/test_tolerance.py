@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from pe_spec import tolerance
-from pe_spec.dtypes import UNIT_ROUNDOFF
-from pe_spec.rope import reference
+from pe_spec.spec.dtypes import UNIT_ROUNDOFF
+from pe_spec.families.rope import reference
 
 
 def _fp32_phase_error(positions, rotary_dim, base, inv_freq_dtype=torch.float32, pos_dtype=torch.float32):
@@ -57,6 +57,6 @@ def test_compute_precision_is_at_least_fp32():
 
 
 def test_allowance_caps_the_phase_at_any_rotation():
-    a = tolerance.rope_allowance(np.array([2**30]), np.array([1.0]), "float32")
+    a = tolerance.pair_allowance(np.array([2**30]), np.array([1.0]), "float32")
     allowed = a.allowed(np.array([[1.0]]))
     assert allowed[0, 0] == pytest.approx(tolerance.MAX_PHASE_DISPLACEMENT + a.amplitude, rel=1e-12)

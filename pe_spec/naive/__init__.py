@@ -1,1 +1,0 @@
-"""The seed position encodings (integer, normalized, binary, learned table) as references."""

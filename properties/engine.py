@@ -1,0 +1,413 @@
+"""The clause engine: runs property checks in this process and returns their results.
+
+A property is a check function registered under a check id (its clause ID, or CLAUSE#variant)
+with ``property_test``, which also makes it a pytest test (clause marker, one test per dtype).
+Every route runs it through ``run_test`` here: the pytest plugin, the ``pe-spec check`` process
+(pe_spec.harness.runner), ``pe-spec repro`` (``run_check``, one example) and pe-spec's own tests.
+So a check draws the same examples, and gives the same status, counts and ratios, whichever way
+it is run:
+
+- **Seeds** come from the check itself, never from pytest's node id or the test's source:
+  ``seed_for(base, check_id, dtype)``, with ``base`` fixed for the ``ci`` profile and drawn once
+  per run (and reported, so ``--seed`` replays it) for ``dev`` and ``thorough``.
+- **Shrinking is bounded** by a time budget per clause (``ShrinkBudget``), shared by its dtypes:
+  once it is spent, the smallest failing example found so far is reported, marked unshrunk, so a
+  nonconformant verdict costs about what a conformant one does.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from pe_spec.spec import clauses, registry
+from pe_spec.spec.contract import Implementation, Unsupported
+
+from . import limits, outcomes
+from .outcomes import ClauseViolation, Skip
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One drawn example, JSON-serialisable so a failure can be replayed from one command line.
+
+    x is regenerated from ``seed`` (many vectors per example at no drawing cost); ``extra``
+    holds what a particular check draws beyond the common fields (a shift, a second seed, ...).
+    """
+
+    config: dict
+    dtype: str
+    lead: tuple[int, ...]
+    positions: tuple[int, ...]
+    seed: int
+    device: str = "cpu"
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Example":
+        d = json.loads(text)
+        if not isinstance(d, dict):
+            raise ValueError("the example must be a JSON object")
+        missing = {"config", "dtype", "lead", "positions", "seed"} - set(d)
+        if missing:
+            raise ValueError(f"the example lacks {', '.join(sorted(missing))}")
+        d["lead"], d["positions"] = tuple(d["lead"]), tuple(d["positions"])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Check:
+    check_id: str
+    clause_id: str
+    fn: Callable[[Any], None]
+    family: str | None                                  # None: a universal check, for every family
+    examples: Callable[[Implementation, str], Any]      # (impl, dtype) -> strategy of Examples
+    dtypes: tuple[str, ...] = DTYPES
+    applies: Callable[[Implementation], str | None] | None = None
+    max_examples: int | None = None
+
+
+CHECKS: dict[str, Check] = {}
+
+
+@dataclass
+class TestResult:
+    """The outcome of one check in one dtype: what every report, table and renderer reads."""
+
+    nodeid: str                  # check_id[dtype]
+    clause_id: str
+    dtype: str | None
+    status: str                  # pass | fail | skip | error
+    message: str = ""
+    worst_ratio: float | None = None
+    worst_at: str = ""
+    examples: int = 0
+    unsupported_configs: int = 0
+    duration_s: float = 0.0
+    shrunk: bool | None = None   # for a failure: whether its counterexample is minimal
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def not_applicable(self) -> bool:
+        return self.status == "skip" and self.message.startswith(outcomes.NOT_APPLICABLE)
+
+
+def test_id(check_id: str, dtype: str) -> str:
+    return f"{check_id}[{dtype}]"
+
+
+# ---- declaring checks ----
+
+def property_test(check_id: str, *, family: str | None, examples: Callable[[Implementation, str], Any],
+                  dtypes: tuple[str, ...] = DTYPES,
+                  applies: Callable[[Implementation], str | None] | None = None,
+                  max_examples: int | None = None):
+    """Declare a property check; returns the pytest test that runs it through the engine.
+
+    ``family`` is the family whose kernels it checks (None: every family, a universal check);
+    ``examples(impl, dtype)`` the hypothesis strategy of its Examples; ``applies(impl)`` a reason
+    when the clause does not apply to this kernel (reported as not applicable, never as passed);
+    ``max_examples`` caps the profile's count for checks whose every example is expensive.
+    """
+    import pytest
+
+    clause_id = check_id.split("#", 1)[0]
+    clause = clauses.get(clause_id)  # fail at import time on a typo
+    if family is not None and not clause.applies(family):
+        raise ValueError(f"check {check_id!r} is declared for {family} kernels, but {clause_id} does not apply to them")
+
+    def decorate(fn: Callable[[Any], None]):
+        if check_id in CHECKS:
+            raise ValueError(f"check id {check_id!r} declared twice")
+        CHECKS[check_id] = Check(check_id, clause_id, fn, family, examples, dtypes, applies, max_examples)
+
+        def test(pe_run, dtype: str) -> None:
+            pe_run.run(check_id, dtype)
+
+        test = pytest.mark.parametrize("dtype", dtypes)(test)
+        test = pytest.mark.clause(clause_id)(test)
+        if family is not None:
+            test = pytest.mark.pe_family(family)(test)
+        test.__name__ = test.__qualname__ = fn.__name__
+        test.__doc__, test.__module__ = fn.__doc__, fn.__module__
+        test.check_id = check_id  # type: ignore[attr-defined]
+        return test
+
+    return decorate
+
+
+def checks_for(impl: Implementation) -> list[Check]:
+    """The checks that apply to impl's family, in report order (registry order of their clauses)."""
+    from . import load_checks
+
+    load_checks()
+    order = {c.id: n for n, c in enumerate(clauses.applicable(impl.family))}
+    mine = [c for c in CHECKS.values() if c.clause_id in order and c.family in (None, impl.family)]
+    return sorted(mine, key=lambda c: order[c.clause_id])   # stable: declaration order within a clause
+
+
+def plan(impl: Implementation, clause_ids: Iterable[str] = ()) -> list[tuple[Check, str]]:
+    """(check, dtype) for every test a check of impl runs, in report order; only the given clauses
+    if any are given (unknown IDs raise KeyError naming the closest)."""
+    wanted = set(clause_ids)
+    for cid in wanted:
+        clauses.get(cid)
+    return [(c, dt) for c in checks_for(impl) if not wanted or c.clause_id in wanted for dt in c.dtypes]
+
+
+# ---- settings and seeds ----
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How checks are run: hypothesis settings (a profile), the seed base, the shrink budget."""
+
+    hypothesis: Any                 # hypothesis.settings
+    seed_base: str                  # 'ci' for the derandomized profile, else a run's seed
+    shrink_budget_s: float = 3.0    # seconds of shrinking per clause, shared by its dtypes
+
+
+def seed_for(base: str, check_id: str, dtype: str) -> int:
+    """The hypothesis seed of one test: a function of the run's seed base and the test alone."""
+    digest = hashlib.sha256(f"pe-spec:{base}:{test_id(check_id, dtype)}".encode()).digest()
+    return int.from_bytes(digest[:16], "big")
+
+
+class ShrinkBudget:
+    """Seconds of shrinking one clause may still spend (shared by its dtypes' tests)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.remaining = float(seconds)
+
+
+class _Failures:
+    """The failures one test met: the first starts the shrink clock; the last is the smallest yet."""
+
+    def __init__(self, budget: ShrinkBudget) -> None:
+        self.budget = budget
+        self.first_at: float | None = None
+
+    def failed(self) -> None:
+        if self.first_at is None:
+            self.first_at = time.monotonic()
+
+    def spend(self) -> float:
+        spent = 0.0 if self.first_at is None else time.monotonic() - self.first_at
+        self.budget.remaining = max(0.0, self.budget.remaining - spent)
+        return spent
+
+
+# What hypothesis reports when its shrink deadline (MAX_SHRINKING_SECONDS) stopped the shrinker.
+_SHRINK_STOPPED = "stopped because it is making very slow progress"
+
+
+# ---- running ----
+
+def skip_reason(check: Check, impl: Implementation, dtype: str) -> str | None:
+    """Why this test does not run for impl (not applicable or not verified), or None."""
+    family = registry.family_of(impl)
+    if check.clause_id in family.not_applicable:
+        return f"{outcomes.NOT_APPLICABLE} to {family.name} kernels: {family.not_applicable[check.clause_id]}"
+    declared = impl.get("dtypes")
+    if declared is not None and dtype not in declared:
+        return f"{outcomes.NOT_APPLICABLE}: {impl.name} does not declare dtype {dtype}"
+    reason = check.applies(impl) if check.applies else None
+    return reason or limits.exhausted()
+
+
+def run_test(check_id: str, impl: Implementation, dtype: str, settings: RunSettings,
+             budget: ShrinkBudget | None = None) -> TestResult:
+    """Run one check in one dtype under hypothesis; never raises for what the kernel does."""
+    check = CHECKS[check_id]
+    tid = test_id(check_id, dtype)
+    outcomes.begin(tid)
+    limits.reset()
+    started = time.perf_counter()
+    failures = _Failures(budget or ShrinkBudget(settings.shrink_budget_s))
+    status, message, shrunk = _outcome(check, impl, dtype, settings, failures)
+    m = outcomes.current()
+    return TestResult(nodeid=tid, clause_id=check.clause_id, dtype=dtype, status=status, message=message,
+                      worst_ratio=m.worst_ratio if m.measured else None, worst_at=m.worst_detail,
+                      examples=m.examples, unsupported_configs=m.unsupported_configs,
+                      duration_s=round(time.perf_counter() - started, 3),
+                      shrunk=shrunk if status == "fail" else None, notes=list(m.notes))
+
+
+def _outcome(check: Check, impl: Implementation, dtype: str, settings: RunSettings,
+             failures: _Failures) -> tuple[str, str, bool | None]:
+    from hypothesis import Phase, given
+    from hypothesis import settings as hsettings
+    from hypothesis import strategies as st
+    from hypothesis.errors import Unsatisfiable
+    from hypothesis.reporting import with_reporter
+
+    reason = skip_reason(check, impl, dtype)
+    if reason:
+        return "skip", reason, None
+    strategy = check.examples(impl, dtype)
+
+    def body(data) -> None:
+        ex = data.draw(strategy, label="example")
+        try:
+            run_check(check.check_id, impl, ex)
+        except (ClauseViolation, limits.CallTimeout, limits.OutOfMemory):
+            failures.failed()
+            raise
+
+    parent = settings.hypothesis
+    cap = min(check.max_examples, parent.max_examples) if check.max_examples else parent.max_examples
+    test = hsettings(parent, max_examples=cap, database=None, report_multiple_bugs=False,
+                     phases=[p for p in parent.phases if p != Phase.explain])(given(data=st.data())(body))
+    test._hypothesis_internal_use_seed = seed_for(settings.seed_base, check.check_id, dtype)
+    said: list[str] = []
+    try:
+        try:
+            with _shrink_deadline(failures.budget.remaining), with_reporter(said.append):
+                test()
+        finally:
+            spent = failures.spend()
+    except ClauseViolation as e:
+        if any(_SHRINK_STOPPED in text for text in said):
+            return "fail", (f"{e}\n  (not fully shrunk: shrinking stopped after {spent:.1f} s, this clause's shrink "
+                            "budget (--shrink-budget); this is the smallest failing example found by then)"), False
+        return "fail", str(e), True
+    except (limits.CallTimeout, limits.OutOfMemory) as e:   # never shrunk: that would repeat the hang
+        return "fail", str(e), False
+    except Skip as s:
+        return "skip", s.reason, None
+    except Unsatisfiable as e:
+        m = outcomes.current()
+        if m.unsupported_configs:
+            n, total = m.unsupported_configs, m.unsupported_configs + m.examples
+            which = "every configuration drawn" if not m.examples else f"{n} of {total} configurations drawn"
+            return "error", (f"the factory raised Unsupported for {which}, too few to check anything; declare what "
+                             "the kernel supports (" + ", ".join(registry.family_of(impl).declarations)
+                             + ") so that only those are drawn"), None
+        return "error", f"Unsatisfiable: {' '.join(str(e).split())}", None
+    except Exception as e:
+        text = " ".join(str(e).split())
+        return "error", f"{type(e).__name__}: {text if len(text) <= 2000 else text[:1997] + '...'}", None
+    return "pass", "", None
+
+
+@contextmanager
+def _shrink_deadline(seconds: float):
+    """Hypothesis stops shrinking MAX_SHRINKING_SECONDS after it starts (then reports the smallest
+    failing example found so far); set to this clause's remaining budget for one test."""
+    from hypothesis.internal.conjecture import engine as conjecture
+
+    saved = conjecture.MAX_SHRINKING_SECONDS
+    conjecture.MAX_SHRINKING_SECONDS = max(0.0, seconds)
+    try:
+        yield
+    finally:
+        conjecture.MAX_SHRINKING_SECONDS = saved
+
+
+def run(impl: Implementation, settings: RunSettings, clause_ids: Iterable[str] = (), *,
+        on_start: Callable[[str, Check, str], None] | None = None,
+        on_result: Callable[[TestResult], None] | None = None) -> list[TestResult]:
+    """Every test of impl (or of the given clauses), in report order."""
+    results, budgets = [], {}
+    for check, dtype in plan(impl, clause_ids):
+        if on_start:
+            on_start(test_id(check.check_id, dtype), check, dtype)
+        budget = budgets.setdefault(check.clause_id, ShrinkBudget(settings.shrink_budget_s))
+        result = run_test(check.check_id, impl, dtype, settings, budget)
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
+
+
+# ---- one example ----
+
+def run_check(check_id: str, impl: Implementation, ex: Example) -> None:
+    """Check one example; raises ClauseViolation (or CallTimeout, OutOfMemory, Skip)."""
+    from hypothesis import reject
+
+    check = CHECKS[check_id]
+    reason = limits.exhausted()   # time or memory limits used up by earlier tests: not run
+    if reason:
+        raise Skip(reason)
+    if limits.connected():  # under pe-spec check: what to report should this example crash the process
+        limits.send({"ev": "example", "check": check_id, "describe": describe(impl, ex),
+                     "reproduce": reproduce_command(check_id, ex)})
+    case = registry_case(impl)(impl, ex, check_id)
+    try:
+        try:
+            case.fn  # build (cached per config) before the check, so Unsupported is not a failure
+        except Unsupported:
+            outcomes.record_unsupported()
+            reject()
+        outcomes.record_example()
+        check.fn(case)
+    except limits.CallTimeout as e:
+        # Not a ClauseViolation (an Exception), so hypothesis does not replay the hang to shrink it.
+        limits.reset()
+        e.report = failure_text(check_id, impl, ex, e.summary)
+        raise
+
+
+def registry_case(impl: Implementation) -> type:
+    """The Case class of impl's family (its properties module's CASE)."""
+    import importlib
+
+    return importlib.import_module(registry.family_of(impl).properties).CASE
+
+
+def describe(impl: Implementation, ex: Example) -> str:
+    return registry_case(impl).describe(ex)
+
+
+# ---- failure messages ----
+
+def reproduce_command(check_id: str, ex: Example) -> str:
+    target = outcomes.TARGET or "<target>"
+    t = limits.call_timeout()
+    limit = "" if t == limits.DEFAULT_CALL_TIMEOUT else f" --call-timeout {t or 0:g}"
+    return f"pe-spec repro {shlex.quote(target)} {check_id} {shlex.quote(ex.to_json())}{limit}"
+
+
+def failure_text(check_id: str, impl: Implementation, ex: Example, what: str, *, observed: float | None = None,
+                 allowed: float | None = None, where: str = "") -> str:
+    """The uniform failure report: clause and statement, what went wrong, counterexample, reproduce."""
+    clause_id = check_id.split("#", 1)[0]
+    c = clauses.get(clause_id)
+    lines = [f"[{clause_id}] {c.level}: {c.statement}", f"  {what}"]
+    if observed is not None and allowed is not None:
+        ratio = observed / allowed if allowed > 0 else float("inf")
+        lines.append(f"  observed error {observed:.3g} > allowed {allowed:.3g} (ratio {ratio:.3g})"
+                     + (f" at {where}" if where else ""))
+    elif where:
+        lines.append(f"  at {where}")
+    lines.append(f"  counterexample: {describe(impl, ex)}")
+    lines.append(f"  reproduce: {reproduce_command(check_id, ex)}")
+    return "\n".join(lines)
+
+
+def measure(case: Any, observed: np.ndarray, allowed: np.ndarray, what: str,
+            locate: Callable[[tuple], str]) -> None:
+    """Compare an array of observed errors with its allowance; record the worst ratio; fail if > 1."""
+    observed = np.asarray(observed, dtype=np.float64)
+    allowed = np.broadcast_to(np.asarray(allowed, dtype=np.float64), observed.shape)
+    if observed.size == 0:
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(allowed > 0, observed / allowed, np.where(observed > 0, np.inf, 0.0))
+    ratio = np.where(np.isnan(observed), np.inf, ratio)
+    idx = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    worst = float(ratio[idx])
+    outcomes.record_ratio(worst, locate(idx))
+    if worst > 1.0:
+        case.fail(what, observed=float(observed[idx]), allowed=float(allowed[idx]), where=locate(idx))
