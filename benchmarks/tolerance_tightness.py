@@ -15,7 +15,8 @@ import argparse
 import numpy as np
 import torch
 
-from pe_spec import examples, tolerance
+from pe_spec import examples
+from pe_spec.spec import tolerance
 from pe_spec.families.rope import Config, reference
 
 KERNELS = [examples.rope_half_cached, examples.rope_interleaved_complex, examples.rope_interleaved_pairs,

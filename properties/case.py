@@ -29,6 +29,7 @@ class Case:
     family = ""
     config_type: type = dict
     INPUTS: tuple[str, ...] = ()          # names of the tensors in args, for messages
+    PRESCRIBED = "the prescribed"         # where the output's dtype comes from, for messages
     LAYOUTS: tuple[str, ...] = ()         # non-contiguous views impl.stride-invariance draws
 
     def __init__(self, impl: Implementation, ex: Example, check_id: str) -> None:
@@ -54,6 +55,10 @@ class Case:
     def expected_output(self, args: Args) -> tuple[tuple[int, ...], torch.dtype, torch.device]:
         """The shape, dtype and device the contract prescribes for the output of a call on args."""
         raise NotImplementedError
+
+    def shape_expected(self, args: Args) -> str:
+        """Why the output should have the prescribed shape, for a failure message."""
+        return f"where the contract prescribes {tuple(self.expected_output(args)[0])}"
 
     def positions_of(self, args: Args) -> np.ndarray:
         raise NotImplementedError
@@ -149,10 +154,10 @@ class Case:
             self.fail(f"the kernel returned {type(y).__name__}, not a torch.Tensor")
         shape = self.expected_output(args)[0]
         if tuple(y.shape) != tuple(shape):
-            self.fail(f"the kernel returned shape {tuple(y.shape)} where the contract prescribes {tuple(shape)}")
+            self.fail(f"the kernel returned shape {tuple(y.shape)} {self.shape_expected(args)}")
         unreadable = unreadable_tensor(y)
         if unreadable:
-            self.fail(f"the kernel returned {unreadable}")
+            self.fail(f"the kernel returned {unreadable} for an input on {args[0].device}")
         return y
 
     # ---- failing ----

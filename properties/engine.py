@@ -170,11 +170,16 @@ def plan(impl: Implementation, clause_ids: Iterable[str] = ()) -> list[tuple[Che
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How checks are run: hypothesis settings (a profile), the seed base, the shrink budget."""
+    """How checks are run: hypothesis settings (a profile), the seed, the shrink budget."""
 
     hypothesis: Any                 # hypothesis.settings
-    seed_base: str                  # 'ci' for the derandomized profile, else a run's seed
+    profile: str                    # the profile's name
+    seed: int | None                # None: the profile's fixed seed (derandomized)
     shrink_budget_s: float = 3.0    # seconds of shrinking per clause, shared by its dtypes
+
+    @property
+    def seed_base(self) -> str:
+        return self.profile if self.seed is None else str(self.seed)
 
 
 def seed_for(base: str, check_id: str, dtype: str) -> int:

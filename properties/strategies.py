@@ -67,9 +67,11 @@ def positions(draw, max_position: int, seq: int, *, lowest: int = 0) -> tuple[in
 
 @reused
 @st.composite
-def leading_dims(draw) -> tuple[int, ...]:
-    """(batch, heads) with odd head counts common, or fewer leading dims."""
-    rank = draw(st.sampled_from([2, 2, 1, 0, 3]), label="lead_rank")
+def leading_dims(draw, rank: int | None = None) -> tuple[int, ...]:
+    """(batch, heads) with odd head counts common, or fewer (or more) leading dims; ``rank`` fixes
+    how many."""
+    if rank is None:
+        rank = draw(st.sampled_from([2, 2, 1, 0, 3]), label="lead_rank")
     sizes = st.sampled_from([1, 2, 3, 5, 7])
     return tuple(draw(sizes, label="lead") for _ in range(rank))
 

@@ -55,9 +55,9 @@ def test_dtype_shape(case: Case) -> None:
     y = case.call(args)
     _, dtype, device = case.expected_output(args)
     if y.dtype != dtype:
-        case.fail(f"output dtype {y.dtype} differs from the prescribed {dtype}")
+        case.fail(f"output dtype {y.dtype} differs from {case.PRESCRIBED} dtype {dtype}")
     if y.device.type != device.type:
-        case.fail(f"output device {y.device} differs from the prescribed {device}")
+        case.fail(f"output device {y.device} differs from {case.PRESCRIBED} device {device}")
 
 
 @universal("impl.batch-independence", examples=lambda impl, dt: examples(impl, dt, min_seq=2))
@@ -125,9 +125,9 @@ def test_environment(case: Case) -> None:
 
 
 _COMPILED: dict = {}
-# Each configuration and dtype is a separate compilation (seconds each on a CPU): the compile
-# check uses one configuration per dtype (the family's compile_config) and a few examples
-# varying positions and shapes.
+# Each configuration, dtype and input rank is a separate compilation (seconds each on a CPU): the
+# compile check draws the family's compile_examples (one configuration, one rank) and a few
+# examples varying positions and sizes.
 COMPILE_EXAMPLES = 6
 
 
@@ -138,17 +138,32 @@ def _compilable(impl) -> str | None:
 
 
 def _compile_examples(impl, dtype):
-    return examples(impl, dtype, config=family_module(impl).compile_config(impl, dtype))
+    return family_module(impl).compile_examples(impl, dtype)
+
+
+def _every_call_compiled():
+    """Dynamo keeps at most recompile_limit compiled versions per code object (each dtype, rank
+    and 0/1-specialised size is one) and past it runs the function uncompiled, silently: raise the
+    limit well above what these examples need, and make reaching it an error, never a pass."""
+    import torch._dynamo.config as dynamo
+
+    return dynamo.patch(recompile_limit=max(dynamo.recompile_limit, RECOMPILE_LIMIT), fail_on_recompile_limit_hit=True)
+
+
+RECOMPILE_LIMIT = 64
 
 
 @universal("impl.compile", examples=_compile_examples, applies=_compilable, max_examples=COMPILE_EXAMPLES)
 def test_compile(case: Case) -> None:
-    key = (id(case.impl), case.cfg)
+    args = case.make_inputs()
+    # One compiled function per configuration, dtype and rank: sharing one across them would run
+    # into dynamo's recompile limit, past which it silently runs the kernel uncompiled.
+    key = (id(case.impl), case.cfg, case.ex.dtype, tuple(a.dim() for a in args))
     if key not in _COMPILED:
         _COMPILED[key] = torch.compile(case.fn, dynamic=True)
-    args = case.make_inputs()
     try:
-        y = case.invoke(args, _COMPILED[key])
+        with _every_call_compiled():
+            y = case.invoke(args, _COMPILED[key])
     except Exception as e:
         raise outcomes.not_verified(f"torch.compile could not compile the kernel: {type(e).__name__}: "
                                     f"{str(e).splitlines()[0] if str(e) else ''}") from None

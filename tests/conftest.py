@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run `pe-spec ARGS` in a fresh interpreter (as a user would), capturing its output."""
-    return subprocess.run([sys.executable, "-m", "pe_spec.cli", *args], cwd=cwd or REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "pe_spec", *args], cwd=cwd or REPO, capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -23,6 +24,34 @@ def check_report(target: str, tmp_path: Path, *extra: str) -> tuple[subprocess.C
     proc = run_cli("check", target, "-q", "--report", str(out), *extra)
     assert out.exists(), f"no report written; exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc, json.loads(out.read_text())
+
+
+class InProcessRun:
+    """A check run in this process by the clause engine, with what `pe-spec check` would have
+    exited with (tests/test_engine.py proves the two give the same report)."""
+
+    def __init__(self, report: dict) -> None:
+        self.report = report
+        self.returncode = 0 if report["verdict"] == "conformant" else 1
+        self.stdout = self.stderr = ""
+
+
+def engine_report(target: str, *clause_ids: str, profile: str = "ci") -> tuple[InProcessRun, dict]:
+    """The report of a check of TARGET (or of some clauses) run in this process."""
+    from pe_properties import engine, outcomes
+    from pe_properties.loading import load
+
+    from pe_spec.harness import report
+    from pe_spec.harness.profiles import PROFILES, run_settings
+
+    started = time.time()
+    impl = load(target)
+    outcomes.TARGET = target
+    settings = run_settings(profile)
+    results = engine.run(impl, settings, clause_ids)
+    env = report.environment(profile, settings.seed, {**PROFILES[profile], "isolation": "none (in-process)"})
+    built = report.build(target, impl, results, env, started)
+    return InProcessRun(built), built
 
 
 def statuses(report: dict) -> dict[str, str]:
@@ -57,14 +86,14 @@ def expect_verdict(proc, report: dict, deviations: dict[str, str] | None = None)
 
 def expect_table_row(target: str, report: dict) -> None:
     """The verdicts a fresh check gives equal what docs/conformance.md publishes for TARGET."""
-    from pe_spec import conformance
+    from pe_spec.publish import conformance
 
     table = conformance.load_table()
     assert table is not None and target in table["rows"], \
-        f"{target} is not in docs/conformance.json: run python -m pe_spec.conformance"
+        f"{target} is not in docs/conformance.json: run python -m pe_spec.publish.conformance"
     published = {cid: c["status"] for cid, c in table["rows"][target]["clauses"].items()}
     fresh = conformance.row(report)
     got = {cid: c["status"] for cid, c in fresh["clauses"].items()}
     assert got == published, (f"{target}: a fresh check disagrees with the published table "
-                              f"(python -m pe_spec.conformance --only {target}): "
+                              f"(python -m pe_spec.publish.conformance --only {target}): "
                               f"{ {k: (published.get(k), got.get(k)) for k in set(got) | set(published) if got.get(k) != published.get(k)} }")

@@ -17,7 +17,7 @@ import sys
 import pytest
 import torch
 
-from conftest import REPO, check_report, expect_verdict, run_cli
+from conftest import REPO, engine_report, expect_verdict, run_cli
 
 INTERPRETED = not torch.cuda.is_available()
 
@@ -36,10 +36,10 @@ def _example(lead, seq, dtype="float32", head_dim=64):
                        "device": "cpu", "extra": {}})
 
 
-def test_liger_rope_hf_layout_conformant_but_its_backward(tmp_path):
+def test_liger_rope_hf_layout_conformant_but_its_backward():
     """q as transformers' attention passes it: every forward clause passes, device.counterpart included
     (the Triton program equals the eager path within a few ulps); the backward deviates."""
-    proc, report = check_report("liger:rope_hf_layout", tmp_path)
+    proc, report = engine_report("liger:rope_hf_layout")
     expect_verdict(proc, report, ROPE_HF_LAYOUT_DEVIATIONS)
     by_id = {c["id"]: c for c in report["clauses"]}
     assert by_id["device.counterpart"]["status"] == "pass", by_id["device.counterpart"]

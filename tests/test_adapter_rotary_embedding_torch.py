@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import check_report, expect_verdict
+from conftest import engine_report, expect_verdict
 
 # RotaryEmbedding.rotate_queries_or_keys builds its positions as
 # torch.arange(seq_len, dtype=t.dtype) + offset: in bf16 (fp16) q/k every position above 256
@@ -34,9 +34,9 @@ DEVIATIONS: dict[str, dict[str, str]] = {
 
 
 @pytest.mark.parametrize("name", sorted(DEVIATIONS))
-def test_rotary_embedding_torch_adapter(name, tmp_path):
+def test_rotary_embedding_torch_adapter(name):
     target = f"rotary-embedding-torch:{name}"
-    proc, report = check_report(target, tmp_path)
+    proc, report = engine_report(target)
     expect_verdict(proc, report, DEVIATIONS[name])
     assert report["implementation"]["name"] == target
     # Deviation 1 is the half-precision path only: every fp32 test passes or is honestly skipped,

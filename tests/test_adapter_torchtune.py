@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import check_report, expect_verdict
+from conftest import engine_report, expect_verdict
 
 # target -> {clause id: why it fails}; every entry is a genuine deviation documented in
 # docs/findings/torchtune.md. All three modules are conformant with torchtune 0.6.1.
@@ -16,7 +16,7 @@ DEVIATIONS: dict[str, dict[str, str]] = {
 
 
 @pytest.mark.parametrize("target", sorted(DEVIATIONS))
-def test_torchtune_adapter(target, tmp_path):
-    proc, report = check_report(target, tmp_path)
+def test_torchtune_adapter(target):
+    proc, report = engine_report(target)
     expect_verdict(proc, report, DEVIATIONS[target])
     assert report["implementation"]["name"] == target

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, check_report, expect_verdict
+from conftest import REPO, engine_report, expect_verdict
 
 _DEFAULT_DTYPE = ("built under torch.set_default_dtype(bfloat16), the table keeps bfloat16 values when the "
                   "model is cast to float32 (docs/findings/transformers.md, T2)")
@@ -28,8 +28,8 @@ DEVIATIONS: dict[str, dict[str, str]] = {
 
 
 @pytest.mark.parametrize("target", sorted(DEVIATIONS))
-def test_transformers_adapter(target, tmp_path):
-    proc, report = check_report(target, tmp_path)
+def test_transformers_adapter(target):
+    proc, report = engine_report(target)
     expect_verdict(proc, report, DEVIATIONS[target])
     assert report["implementation"]["name"] == target
 
@@ -49,7 +49,7 @@ sys.meta_path.insert(0, _NoTransformers())
 def test_missing_transformers_is_one_line_naming_the_extra(tmp_path):
     (tmp_path / "sitecustomize.py").write_text(_BLOCK)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-m", "pe_spec.cli", "check", "transformers:llama", "-q"], cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "pe_spec", "check", "transformers:llama", "-q"], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()

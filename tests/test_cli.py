@@ -8,12 +8,12 @@ import textwrap
 import pytest
 
 from conftest import REPO, check_report, run_cli, statuses
-from pe_spec import clauses
+from pe_spec.spec import clauses
 
 OFF_BY_ONE = textwrap.dedent('''
     import torch
     from pe_spec import rope
-    from pe_spec.examples.rope import fp32_angles, inverse_frequencies
+    from pe_spec.families.rope.examples import fp32_angles, inverse_frequencies
 
     @rope.implementation(layout="interleaved", dtypes=("float32",))
     def kernel(cfg):
@@ -41,13 +41,15 @@ def test_explain_prints_math_and_rationale():
     assert proc.returncode == 0
     assert "Statement:" in proc.stdout and "Math:" in proc.stdout and "Why it holds:" in proc.stdout
     assert c.derivation in proc.stdout
-    assert run_cli("explain", "rope.nope").returncode == 2
+    typo = run_cli("explain", "rope.relativ-shift")
+    assert typo.returncode == 2 and "did you mean rope.relative-shift" in typo.stderr, typo.stderr
 
 
 @pytest.mark.parametrize("setup, target, expected, args", [
     (None, "missing_file.py:kernel", "no such file", ()),
     (None, "pe_spec.examples:nothing", "has no attribute 'nothing'; implementations there: rope_half_cached", ()),
-    (None, "pe_spec.examples.rope:torch", "not an implementation", ()),
+    (None, "pe_spec.families.rope.examples:torch", "not an implementation: decorate its factory with "
+     "@rope.implementation(layout=...) or @sinusoidal.implementation(convention=...)", ()),
     (None, "no_such_module_xyz:kernel", "no module named 'no_such_module_xyz'", ()),
     ("def broken(:\n", "{path}:kernel", "syntax error", ()),
     ("raise RuntimeError('boom')\n", "{path}:kernel", "raised RuntimeError: boom", ()),
@@ -84,7 +86,7 @@ def test_failure_report_and_reproduction(tmp_path):
     for part in ("[rope.zero] MUST", statement, "observed error", "allowed", "ratio", "counterexample: config(",
                  "dtype=float32", "device=cpu", "x.shape=", "positions=[0", "reproduce: pe-spec repro"):
         assert part in message, (part, message)
-    assert "Failures:" in proc.stdout and "NONCONFORMANT" in proc.stdout
+    assert "rope.zero[float32]  (fail)" in proc.stdout and "NONCONFORMANT" in proc.stdout
     assert "rope.zero" in md.read_text() and "| fail |" in md.read_text()
     # The reproduce line replays exactly the shrunk example.
     line = next(l for l in message.splitlines() if "reproduce:" in l).split("reproduce: ", 1)[1]

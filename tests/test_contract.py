@@ -78,7 +78,7 @@ def test_build_is_cached_per_config_and_checks_callable():
 
 UNSUPPORTED_SOME = textwrap.dedent('''
     from pe_spec import rope
-    from pe_spec.examples.rope import rope_interleaved_pairs
+    from pe_spec.families.rope.examples import rope_interleaved_pairs
 
     @rope.implementation(layout="interleaved", dtypes=("float32",))
     def kernel(cfg):

@@ -1,15 +1,18 @@
-"""Correct kernels in several styles pass every clause in fp32, bf16 and fp16: RoPE in four
-styles, sinusoidal tables in each named convention."""
+"""Correct kernels in several styles pass every clause in fp32, bf16 and fp16: every bundled kernel
+of every family (RoPE in four styles, sinusoidal tables in each named convention), checked in this
+process by the clause engine (the same seeds and verdicts as `pe-spec check`, tests/test_engine.py),
+and the README's example kernel through the CLI, as a user runs it."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from conftest import REPO, check_report, statuses
+from conftest import REPO, check_report, engine_report, statuses
 
-BUNDLED = ["rope_half_cached", "rope_interleaved_complex", "rope_interleaved_pairs", "rope_half_partial",
-           "sinusoidal_vaswani", "sinusoidal_concat", "sinusoidal_tensor2tensor", "sinusoidal_fairseq"]
+from pe_spec.examples import bundled
+
+BUNDLED = list(bundled())
 
 
 def _expect_conformant(proc, report) -> None:
@@ -28,9 +31,16 @@ def _expect_conformant(proc, report) -> None:
             assert checked == {"float32", "bfloat16", "float16"}, (c["id"], checked)
 
 
+def test_every_family_bundles_examples():
+    from pe_spec.spec import registry
+
+    families = {impl.family for impl in bundled().values()}
+    assert families == set(registry.names()), f"families without a bundled kernel: {set(registry.names()) - families}"
+
+
 @pytest.mark.parametrize("name", BUNDLED)
-def test_bundled_kernel_is_conformant(name, tmp_path):
-    proc, report = check_report(f"examples:{name}", tmp_path)
+def test_bundled_kernel_is_conformant(name):
+    proc, report = engine_report(f"examples:{name}")
     _expect_conformant(proc, report)
     # Without an accelerator device.agreement is reported as not verified, never as passed.
     if report["environment"]["devices"] == ["cpu"]:

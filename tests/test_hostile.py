@@ -4,8 +4,8 @@ Each row of HOSTILE checks one kernel from tests/hostile/kernels.py with `pe-spe
 the clauses that matter, float32 only, so a row costs seconds) and requires a clean, specific
 verdict: the exit status, the status of every clause checked, a message naming what happened,
 the JSON report written, no traceback from pe-spec itself, no hang, no pass that should not be.
-Crashes and hangs of the check process are `pe-spec check`'s isolation (pe_spec.supervisor);
-the time and memory limits are pe_spec.limits.
+Crashes and hangs of the check process are `pe-spec check`'s isolation (pe_spec.harness.supervisor);
+the time and memory limits are pe_properties.limits.
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ HOSTILE = [
     Row("unsupported_some", {REF: "pass"}, exit=0, extra={"unsupported_counted": True}),
     Row("factory_raises", {REF: "fail"}, ("the factory raised ValueError: head_dim 8 only",)),
     Row("unsupported_all", {REF: "error"}, ("the factory raised Unsupported for every configuration drawn",)),
-    Row("factory_returns_string", {REF: "fail"}, ("the factory must return a callable fn(x, positions), got str",)),
+    Row("factory_returns_string", {REF: "fail"}, ("the factory must return a callable fn(x[..., seq, head_dim], positions int64[seq]) -> tensor like x, got str",)),
     # time: Python-level hangs stop at the call time limit; after three, the rest is not run
     Row("hangs", {REF: "fail", "rope.norm": "fail", "rope.zero": "fail", "rope.linearity": "skip"},
         ("a call to the kernel function exceeded the 2 s time limit", "--call-timeout 2"),
@@ -183,7 +183,7 @@ def test_an_interrupted_check_leaves_no_half_written_report(sig, code, tmp_path)
     kernel.write_text(SLOW_CORRECT)
     out = tmp_path / "report.json"
     out.write_text('{"previous": true}\n')
-    proc = subprocess.Popen([sys.executable, "-m", "pe_spec.cli", "check", f"{kernel}:kernel", "--clause", REF,
+    proc = subprocess.Popen([sys.executable, "-m", "pe_spec", "check", f"{kernel}:kernel", "--clause", REF,
                              "--report", str(out)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -287,7 +287,7 @@ STALLS_OUTSIDE_CALLS = textwrap.dedent('''
 def test_watchdog_ends_a_stall_outside_any_call(tmp_path, monkeypatch):
     """Code the implementation runs indirectly (here a method of the tensor it returned) is outside
     the calls the time limit covers: the watchdog's idle limit (60 s, 8 s here) ends it."""
-    from pe_spec import supervisor
+    from pe_spec.harness import supervisor
 
     monkeypatch.setattr(supervisor, "IDLE_LIMIT", 8.0)
     path = tmp_path / "sticky.py"

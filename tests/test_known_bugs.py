@@ -1,174 +1,86 @@
-"""The suite against known-buggy kernels: each bug is caught, and by exactly the clauses we expect.
+"""The suite against known-buggy kernels of every family: each bug is caught, by the clauses its
+row expects, and the clauses whose property holds for it pass.
 
-Every module in tests/known_bugs/ is a correct kernel with one bug, documented in its docstring
-(the bug, where it shows, the real-world bug it mirrors, which clauses catch it). BUGS below is
-the table: one row per module. Each row is checked with a full `pe-spec check` run (ci profile,
-derandomized) in a fresh interpreter. Every clause in `fails` must fail, every clause in
-`must_pass` must pass, and nothing outside `fails` and `incidental` may fail, so a clause that
-stops catching a bug, or one that starts misfiring, both show.
-
-Each clause named as failing fails because the kernel violates its property:
-  fails       the bug itself violates the clause (the clause meant to catch it, and the clauses
-              that re-check the output against the reference, see REFERENCE). Required.
-  incidental  the property holds for the kernel in exact arithmetic, but the kernel's own
-              rounding, at its wrong frequencies or on channels it should not touch, exceeds the
-              spec's allowance (sized for the true w_i and the declared rotary channels): within
-              the tolerance model it fails, yet only on examples that reach that regime. Allowed,
-              not required (see below); each entry says why, and the module docstring names it.
-  must_pass   the property holds for this kernel: the bug is invisible to the clause (the
-              sin-sign flip keeps relative-shift invariance: only the reference sees it), or the
-              clause compares two outputs of the kernel that agree (equal NaNs at the same
-              places, an input the suite restored). Required to pass.
-No clause fails although its property holds: the suite has no known false failure on these kernels.
-
-Why incidental failures are not required: the ci profile is derandomized, but its examples are a
-function of the suite's code, not of the check alone. Hypothesis seeds each test from the source
-of the test function that harness.property_test builds and from the check id and parameters
-(pe_spec.pytest_plugin), and the strategies (properties/strategies.py) turn that seed into
-examples: an edit to either, or a new hypothesis version, changes the draws. (Literals elsewhere
-in the source and the directory a check runs from no longer do: pe_spec.profiles pins
-hypothesis's source constants, tests/test_reproducible_draws.py.) A genuine failure shows on most
-examples and survives that; an incidental one (often within a factor of a few of the allowance,
-on one or two dtypes) comes and goes with such edits.
-
-Each run takes 20 s to 100 s on two cores (shrinking a failure costs more than passing); the
-whole module takes 15 to 20 minutes serially. The rows are independent (own interpreter, own
-report file under tmp_path, no shared state), so `pytest -n auto` (pytest-xdist) spreads them
-over workers; on a two-core machine that saves little, since each run already uses both cores.
+Rows and how they are judged: tests/known_bug_table.py. Every row is judged in this process on
+its named clauses (main, fails, must_pass), through the same clause engine and seeds as
+`pe-spec check`; one row per family also gets a complete `pe-spec check` in a fresh interpreter,
+where nothing outside fails and incidental may fail. That every-clause guarantee for every row is
+docs/known-bugs-matrix.json (`python tests/known_bug_matrix.py`, a full check per row): the tests
+below require that it covers every row, that it agrees with every row, and that the full checks
+run here reproduce it.
 """
 from __future__ import annotations
 
-import re
+import json
 from pathlib import Path
 
 import pytest
-from known_bug_judge import Bug, check_table, docstring, judge, row_builder
 
-KNOWN_BUGS = Path(__file__).resolve().parent / "known_bugs"
+import known_bug_table as T
 
-# A bug in the rotation's values fails rope.reference and every clause that re-checks the output
-# against the reference: the cache edge, the gradient, under autocast or a bf16 default dtype, and
-# compiled (impl.compile draws the pooled config serving the longest context: head_dim 96,
-# rotary_dim 48, base 1e7, max_position 2**25). rope.positions is not among them: it compares
-# subsets of rows with the full call, which a row-wise value bug keeps consistent.
-REFERENCE = frozenset({"rope.reference", "rope.cache-coverage", "rope.gradient", "impl.environment",
-                       "impl.compile"})
-
-# Two outputs of the kernel compared with each other: they hold equal NaNs at the same places for a
-# kernel whose NaNs depend only on the position (fp16 angles or positions), which is agreement.
-NAN_AGREEMENT = ("impl.determinism", "impl.batch-independence", "impl.stride-invariance", "rope.linearity")
-
-# The kernel's angles are larger than p * w_i: their rounding exceeds the allowance sized for w_i.
-FASTER_ANGLES = "its angles are larger than p * w_i, and their rounding exceeds the allowance for w_i"
+MATRIX_JSON = T.REPO / "docs" / "known-bugs-matrix.json"
+MATRIX_MD = T.REPO / "docs" / "known-bugs-matrix.md"
+# The row of each family that gets a complete `pe-spec check` here (the first in the table's
+# order): the subprocess route, every clause, the report file, the exit status.
+MINIMUM_ROWS = {"rope": 16, "sinusoidal": 8}
 
 
-bug = row_builder("rope.reference")
+@pytest.mark.parametrize("family,module", T.rows(), ids=[f"{f}/{m}" for f, m in T.rows()])
+def test_known_bug_fails_its_clauses_and_passes_the_others(family: str, module: str) -> None:
+    T.judge_in_process(family, module)
 
 
-BUGS: dict[str, Bug] = {
-    # --- precision ---
-    "inv_freq_bf16": bug("rope.reference", REFERENCE,
-                         must_pass=("rope.positions", "rope.relative-shift", "rope.composition", "rope.norm",
-                                    "rope.zero")),
-    "positions_fp16": bug("rope.reference", REFERENCE, "rope.relative-shift", "rope.composition", "rope.norm",
-                          must_pass=("rope.positions", "rope.zero", *NAN_AGREEMENT)),
-    "angles_half_before_cos": bug("rope.reference", REFERENCE, "rope.relative-shift", "rope.composition",
-                                  "rope.norm", must_pass=("rope.positions", "rope.zero", *NAN_AGREEMENT)),
-    "autocast_angles": bug("impl.environment", must_pass=("rope.reference", "impl.compile")),
-    "default_dtype_arange": bug("impl.environment", must_pass=("rope.reference",)),
-    "angle_cache_default_dtype": bug("impl.environment",
-                                     must_pass=("rope.reference", "rope.positions", "impl.determinism")),
-    # --- frequency schedule ---
-    "exponent_i_over_d": bug("rope.reference", REFERENCE,
-                             incidental={"rope.composition": FASTER_ANGLES},
-                             must_pass=("rope.positions", "rope.relative-shift", "rope.zero", "rope.norm")),
-    "exponent_head_dim": bug("rope.reference", REFERENCE,
-                             incidental={"rope.composition": FASTER_ANGLES},
-                             must_pass=("rope.positions", "rope.relative-shift", "rope.pass-through",
-                                        "rope.zero")),
-    "roformer_one_based": bug("rope.reference", REFERENCE,
-                              incidental={"rope.composition": FASTER_ANGLES + " (w_0 = base**(2/d) > 1)",
-                                          "rope.relative-shift": FASTER_ANGLES + " (w_0 = base**(2/d) > 1)"},
-                              must_pass=("rope.positions", "rope.zero", "rope.norm")),
-    "base_ignored": bug("rope.reference", REFERENCE,
-                        incidental={"rope.composition": FASTER_ANGLES + " (base 10000 where 1e6 or 1e7 is configured)"},
-                        must_pass=("rope.positions", "rope.relative-shift", "rope.zero", "rope.norm")),
-    # --- layout and rotation ---
-    "layout_declared_interleaved_computes_half": bug(
-        "rope.reference", REFERENCE, "rope.norm",
-        incidental={"rope.composition": "each declared pair is turned at other pairs' frequencies, and their "
-                                        "rounding exceeds the pair's allowance",
-                    "rope.linearity": "the same rounding on mixed pairs"},
-        must_pass=("rope.positions", "rope.relative-shift", "rope.zero")),
-    "freqs_repeat_interleave_with_rotate_half": bug("rope.relative-shift", REFERENCE, "rope.norm",
-                                                    "rope.composition", must_pass=("rope.positions", "rope.zero")),
-    "sin_sign_flipped": bug("rope.reference", REFERENCE,
-                            must_pass=("rope.positions", "rope.relative-shift", "rope.norm", "rope.zero",
-                                       "rope.composition", "rope.linearity")),
-    "cos_sin_swapped": bug("rope.zero", REFERENCE, "rope.composition",
-                           must_pass=("rope.positions", "rope.relative-shift", "rope.norm", "rope.linearity")),
-    "partial_rotary_suffix": bug("rope.pass-through", REFERENCE,
-                                 incidental={"rope.relative-shift": "the score's allowance covers the declared rotary "
-                                                                    "prefix, not the rounding of the rotated suffix"},
-                                 must_pass=("rope.positions", "rope.norm", "rope.zero", "rope.composition")),
-    # --- positions and caches ---
-    "positions_ignored": bug("rope.positions", REFERENCE, "rope.zero", "rope.composition",
-                             must_pass=("rope.relative-shift", "rope.norm")),
-    "positions_off_by_one": bug("rope.zero", REFERENCE, "rope.composition",
-                                must_pass=("rope.positions", "rope.relative-shift", "rope.norm")),
-    "cache_wraps": bug("rope.cache-coverage", must_pass=("rope.reference", "rope.positions")),
-    "cache_clamps": bug("rope.cache-coverage", must_pass=("rope.reference", "rope.positions")),
-    # --- implementation contract ---
-    "in_place_rotation": bug("impl.no-mutation", "impl.no-aliasing", "rope.gradient",
-                             must_pass=("rope.reference", "rope.positions", "rope.cache-coverage",
-                                        "rope.relative-shift", "rope.composition", "rope.norm", "rope.zero",
-                                        "rope.linearity", "impl.batch-independence", "impl.stride-invariance",
-                                        "impl.determinism", "impl.environment", "impl.compile")),
-    "output_dtype_float32": bug("impl.dtype-shape", must_pass=("rope.reference", "rope.pass-through")),
-    "strides_assumed_contiguous": bug("impl.stride-invariance",
-                                      must_pass=("rope.reference", "impl.batch-independence")),
-    "backward_rotates_forward": bug("rope.gradient", must_pass=("rope.reference", "impl.compile")),
-    # --- accelerator kernels (a Triton program, run by Triton's interpreter where there is no GPU) ---
-    "triton_cos_batch_offset": bug(
-        "device.counterpart", REFERENCE - {"impl.compile"}, "impl.batch-independence", "rope.positions",
-        incidental={"impl.compile": "only examples with batch > 1 and seq > 1 show the bug, and impl.compile "
-                                    "draws 6 examples per dtype",
-                    "rope.composition": "batch > 0 rows turn by other tokens' larger angles, whose rounding "
-                                        "exceeds the allowance sized for the claimed positions",
-                    "rope.relative-shift": "the same rounding of other tokens' angles in the scores"},
-        must_pass=("rope.norm", "rope.zero", "rope.linearity", "rope.pass-through", "impl.no-mutation",
-                   "impl.stride-invariance", "impl.determinism", "impl.dtype-shape")),
-}
-
-CLAUSE_ID = re.compile(r"\b(?:rope|impl|device)\.[a-z][a-z-]*[a-z]\b")
+def full_check_rows() -> list[tuple[str, str]]:
+    return [(f, next(iter(T.table(f)))) for f in T.families()]
 
 
-@pytest.mark.parametrize("module", sorted(BUGS))
-def test_known_bug_is_caught_by_expected_clauses(module: str, tmp_path: Path, record_property) -> None:
-    judge(module, BUGS[module], KNOWN_BUGS / f"{module}.py", tmp_path, record_property)
+@pytest.mark.parametrize("family,module", full_check_rows(), ids=[f"{f}/{m}" for f, m in full_check_rows()])
+def test_full_check_of_a_known_bug_matches_its_row_and_the_matrix(family: str, module: str, tmp_path: Path) -> None:
+    proc, report = T.full_report(family, module, tmp_path)
+    T.judge_report(family, module, report, proc.returncode)
+    published = _matrix()["rows"][f"{family}/{module}"]["clauses"]
+    fresh = {c["id"]: c["status"] for c in report["clauses"]}
+    assert fresh == {cid: c["status"] for cid, c in published.items()}, (
+        f"{family}/{module}: a fresh check disagrees with docs/known-bugs-matrix.json; regenerate it with "
+        f"python tests/known_bug_matrix.py --only {family}/{module}")
 
 
-def _docstring(module: str) -> str:
-    return docstring(KNOWN_BUGS / f"{module}.py")
+@pytest.mark.parametrize("family", T.families())
+def test_table_covers_every_module_and_names_clauses_of_its_family(family: str) -> None:
+    T.check_table(family, minimum=MINIMUM_ROWS.get(family, 1))
 
 
-def test_table_covers_every_module_and_names_registered_clauses() -> None:
-    check_table(BUGS, KNOWN_BUGS, minimum=16)
+def test_every_registered_family_has_known_bugs() -> None:
+    from pe_spec.spec import registry
+
+    assert T.families() == list(registry.names()), "families without tests/known_bugs/<family>/"
 
 
-@pytest.mark.parametrize("module", sorted(BUGS))
-def test_known_bug_docstring_names_its_clauses(module: str) -> None:
-    from pe_spec import clauses
+@pytest.mark.parametrize("family,module", T.rows(), ids=[f"{f}/{m}" for f, m in T.rows()])
+def test_known_bug_docstring_names_its_clauses(family: str, module: str) -> None:
+    T.check_docstring(family, module)
 
-    doc = _docstring(module)
-    for section in ("Bug:", "Regime:", "Mirrors:", "Caught by:"):
-        assert section in doc, f"{module}: docstring has no '{section}' paragraph"
-    caught_by = doc.split("Caught by:", 1)[1]
-    named = set(CLAUSE_ID.findall(caught_by))
-    assert BUGS[module].main in named, f"{module}: 'Caught by:' does not name the main clause {BUGS[module].main}"
-    missing = (BUGS[module].fails | set(BUGS[module].incidental)) - named
-    assert not missing, f"{module}: 'Caught by:' does not name {sorted(missing)}, which the table expects to fail"
-    if BUGS[module].incidental:
-        assert "incidental" in caught_by, f"{module}: 'Caught by:' does not say which failures are incidental"
-    unknown = set(CLAUSE_ID.findall(doc)) - set(clauses.ids())
-    assert not unknown, f"{module}: docstring names unknown clause ids {sorted(unknown)}"
+
+def _matrix() -> dict:
+    assert MATRIX_JSON.exists(), "docs/known-bugs-matrix.json missing: python tests/known_bug_matrix.py"
+    return json.loads(MATRIX_JSON.read_text())
+
+
+def test_matrix_covers_every_row_and_renders_from_its_json() -> None:
+    import known_bug_matrix
+
+    matrix = _matrix()
+    assert list(matrix["rows"]) == [f"{f}/{m}" for f, m in T.rows()], \
+        "docs/known-bugs-matrix.json is stale (a row was added, removed or renamed): python tests/known_bug_matrix.py"
+    assert MATRIX_MD.read_text() == known_bug_matrix.render(matrix), \
+        "docs/known-bugs-matrix.md differs from its JSON: python tests/known_bug_matrix.py"
+
+
+@pytest.mark.parametrize("family,module", T.rows(), ids=[f"{f}/{m}" for f, m in T.rows()])
+def test_every_row_agrees_with_the_full_matrix(family: str, module: str) -> None:
+    """The published full check of the row: every required clause fails, nothing outside fails
+    and incidental does, every must_pass clause passes (the full guarantee, judged on the matrix)."""
+    row = _matrix()["rows"][f"{family}/{module}"]
+    report = {"clauses": [{"id": cid, **c, "tests": []} for cid, c in row["clauses"].items()],
+              "environment": {"devices": row["devices"]}}
+    T.judge_report(family, module, report, returncode=None)

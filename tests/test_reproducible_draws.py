@@ -2,8 +2,9 @@
 
 Two inputs used to leak into hypothesis's derandomized seed or choices besides the check itself:
 the pytest node id (relative to the rootdir, i.e. the current directory for `--pyargs`), and the
-literals of local source files. pe_spec.pytest_plugin keys each test's seed on its check id and
-parameters, and pe_spec.profiles pins hypothesis's source constants to none.
+literals of local source files. The engine seeds each test from its check id and dtype alone
+(pe_properties.engine.seed_for), and pe_spec.harness.profiles pins hypothesis's source constants
+to none.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 sympy = pytest.importorskip("sympy")
 pytest.importorskip("mpmath")
 
-from pe_spec import symbolic as S  # noqa: E402
+from pe_spec.spec import symbolic as S  # noqa: E402
 from pe_spec.families.rope.conventions import interleaved_to_half  # noqa: E402
 from pe_spec.families.rope import reference  # noqa: E402
 from pe_spec.families.rope import symbolic as rs  # noqa: E402

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pe_spec import tolerance
+from pe_spec.spec import tolerance
 from pe_spec.spec.dtypes import UNIT_ROUNDOFF
 from pe_spec.families.rope import reference
 

@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("repro", help="replay one counterexample printed by a failed check")
     r.add_argument("target")
-    r.add_argument("check_id", help="the check id from the failure's reproduce line, e.g. rope.reference")
+    r.add_argument("check_id", help="the check id from the failure's reproduce line (a clause id, or CLAUSE#variant)")
     r.add_argument("example", help="the example JSON from the failure's reproduce line")
     r.add_argument("--call-timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="time limit on each call into the implementation (default 300, or $PE_CALL_TIMEOUT; 0: none)")
@@ -261,17 +261,15 @@ def _terminate(signum, frame):
     raise _Terminated()
 
 
-def _reproduce_command(args, seed_base: str, timeout: float | None, memory: int | None) -> str:
+def _reproduce_command(args, seed: int | None, timeout: float | None, memory: int | None) -> str:
     """The command that reruns this check with the same examples (a fresh seed is made explicit)."""
     import shlex
-
-    from pe_spec.harness.profiles import PROFILES
 
     parts = ["pe-spec", "check", args.target, "--profile", args.profile]
     for cid in args.clause:
         parts += ["--clause", cid]
-    if args.seed is not None or not PROFILES[args.profile]["derandomize"]:
-        parts += ["--seed", str(seed_base)]
+    if seed is not None:
+        parts += ["--seed", str(seed)]
     parts += ["--call-timeout", f"{timeout or 0:g}"]
     if args.memory_limit is not None:
         parts += ["--memory-limit", str(memory or 0)]

@@ -29,13 +29,12 @@ def check_profile(name: str) -> str:
     return name
 
 
-def seed_base(profile: str, seed: int | None) -> str:
-    """The seed base of a run: the given seed, else fixed for a derandomized profile, else fresh."""
-    if seed is not None:
-        return str(seed)
-    if PROFILES[check_profile(profile)]["derandomize"]:
-        return profile
-    return str(random.SystemRandom().getrandbits(32))
+def seed_of(profile: str, seed: int | None) -> int | None:
+    """The seed of a run: the given one, else None for a derandomized profile (its fixed seed),
+    else a fresh one (reported, so that --seed replays the run)."""
+    if seed is not None or PROFILES[check_profile(profile)]["derandomize"]:
+        return seed
+    return random.SystemRandom().getrandbits(32)
 
 
 def run_settings(profile: str = DEFAULT_PROFILE, seed: int | None = None, *,
@@ -54,7 +53,7 @@ def run_settings(profile: str = DEFAULT_PROFILE, seed: int | None = None, *,
                                           HealthCheck.differing_executors, HealthCheck.filter_too_much],
                    **values)
     pin_source_constants()
-    return RunSettings(hypothesis=hyp, seed_base=seed_base(profile, seed), shrink_budget_s=shrink_budget_s)
+    return RunSettings(hypothesis=hyp, profile=profile, seed=seed_of(profile, seed), shrink_budget_s=shrink_budget_s)
 
 
 # Whether hypothesis's draws ignore the literals of local source files (pin_source_constants).

@@ -69,12 +69,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except LoadError as e:
         pytest.exit(f"pe-spec: {e}", returncode=2)
     profile = config.getoption("--pe-profile") or DEFAULT_PROFILE
-    if _is_xdist_worker(config):   # every worker draws from the controller's seed
-        seed = config.workerinput.get("pe_seed_base")
-        settings = run_settings(profile, None)
-        settings = dataclasses.replace(settings, seed_base=seed or settings.seed_base)
-    else:
-        settings = run_settings(profile, config.getoption("--pe-seed"))
+    # Every xdist worker draws from the controller's seed (a fresh dev seed is chosen once).
+    seed = config.workerinput.get("pe_seed") if _is_xdist_worker(config) else config.getoption("--pe-seed")
+    settings = run_settings(profile, seed)
     outcomes.TARGET = target
     config.stash[_STATE_KEY] = {"target": target, "impl": impl, "profile": profile, "results": [],
                                 "started": time.time(), "settings": settings, "budgets": {},
@@ -233,7 +230,7 @@ def pytest_configure_node(node) -> None:
     """pytest-xdist (controller): hand every worker this run's seed base."""
     state = active(node.config)
     if state is not None:
-        node.workerinput["pe_seed_base"] = state["settings"].seed_base
+        node.workerinput["pe_seed"] = state["settings"].seed
 
 
 _CLAUSE_PROPERTY, _RESULT_PROPERTY = "pe_spec_clause", "pe_spec_result"
@@ -299,7 +296,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if controller is not None and controller.order:     # xdist ran the tests: restore the serial order
         controller.sort()
     settings = state["settings"]
-    env = rep.environment(state["profile"], settings.seed_base,
+    env = rep.environment(state["profile"], settings.seed,
                           {**state["profile_settings"], "shrink_budget_s": settings.shrink_budget_s,
                            **state["limits"], "isolation": "none (in-process pytest)"})
     state["report"] = built = rep.build(state["target"], state["impl"], state["results"], env, state["started"])

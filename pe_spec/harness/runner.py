@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
     outcomes.TARGET = spec["target"]
     tests = engine.plan(impl, spec.get("clauses", ()))
     limits.send({"ev": "environment", "environment": report.environment(
-        spec["profile"], settings.seed_base, {**profiles.PROFILES[spec["profile"]], "shrink_budget_s": settings.shrink_budget_s})})
+        spec["profile"], settings.seed, {**profiles.PROFILES[spec["profile"]], "shrink_budget_s": settings.shrink_budget_s})})
     limits.send({"ev": "collected", "items": [{"nodeid": engine.test_id(c.check_id, dt), "clause_id": c.clause_id,
                                                "dtype": dt} for c, dt in tests]})
     engine.run(impl, settings, spec.get("clauses", ()),

@@ -1,13 +1,13 @@
 """The published conformance table: every bundled and adapted implementation x every clause.
 
-    python -m pe_spec.conformance                          check everything, write docs/conformance.{md,json}
-    python -m pe_spec.conformance --only transformers:llama   re-check some rows, keep the others
+    python -m pe_spec.publish.conformance                  check everything, write docs/conformance.{md,json}
+    python -m pe_spec.publish.conformance --only transformers:llama   re-check some rows, keep the others
 
 Each row is a real ``pe-spec check TARGET`` run (a fresh process, the ``ci`` profile), so the
-table says exactly what a user gets. A cell holds the clause's status and its worst
-observed/allowed error ratio; failures link to the library's findings page (docs/findings/),
-where each one is investigated. docs/conformance.json keeps the same data for the drift test
-(tests/test_conformance.py).
+table says exactly what a user gets; the table has one section per registered family, in
+registry order. A cell holds the clause's status and its worst observed/allowed error ratio;
+failures link to the library's findings page (docs/findings/), where each one is investigated.
+docs/conformance.json keeps the same data for the drift test (tests/test_conformance.py).
 """
 from __future__ import annotations
 
@@ -21,50 +21,56 @@ import time
 from pathlib import Path
 
 from pe_spec.adapters import ADAPTERS, MissingLibrary, distribution_versions
-from pe_spec.spec.clauses import all_clauses
+from pe_spec.publish import DOCS_DIR
+from pe_spec.spec import clauses, registry
 from pe_spec.spec.contract import Implementation
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = DOCS_DIR
 TABLE_MD, TABLE_JSON = DOCS / "conformance.md", DOCS / "conformance.json"
-FAMILY_ORDER = ("rope", "sinusoidal")
+PROG = "python -m pe_spec.publish.conformance"
 
 
-def implementations(short_name: str, module_name: str) -> list[str]:
-    """Targets 'short:attr' for every implementation a module defines, in definition order."""
+def implementations(short_name: str, module_name: str) -> dict[str, str]:
+    """'short:attr' -> family, for every implementation a module defines, in definition order."""
     module = importlib.import_module(module_name)
-    return [f"{short_name}:{name}" for name, obj in vars(module).items() if isinstance(obj, Implementation)]
+    return {f"{short_name}:{name}": obj.family for name, obj in vars(module).items() if isinstance(obj, Implementation)}
 
 
-def all_targets() -> list[str]:
-    """The bundled examples, then every adapter's implementations (a missing library is an error)."""
-    import pe_spec.examples as examples
+def target_families() -> dict[str, str]:
+    """Every row's target -> its family: the bundled examples, then every adapter's implementations
+    (a missing library is an error)."""
+    from pe_spec.examples import bundled
 
-    targets = [f"examples:{name}" for name in examples.__all__]
+    targets = {f"examples:{name}": impl.family for name, impl in bundled().items()}
     for short, (module, _, _) in ADAPTERS.items():
         try:
-            targets += implementations(short, module)
+            targets |= implementations(short, module)
         except MissingLibrary as e:
-            raise SystemExit(f"pe_spec.conformance: cannot list the {short} adapter's implementations: {e}")
+            raise SystemExit(f"{PROG}: cannot list the {short} adapter's implementations: {e}")
     return targets
 
 
-def check(target: str, profile: str) -> dict:
+def all_targets() -> list[str]:
+    return list(target_families())
+
+
+def check(target: str, family: str, profile: str) -> dict:
     """One `pe-spec check` in a fresh process; its report, or a row saying why none came back."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
-        proc = subprocess.run([sys.executable, "-m", "pe_spec.cli", "check", target, "-q", "--profile", profile,
+        proc = subprocess.run([sys.executable, "-m", "pe_spec", "check", target, "-q", "--profile", profile,
                                "--report", str(out)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if out.exists():
             return json.loads(out.read_text())
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-    return {"implementation": {"target": target, "family": "?"}, "verdict": "error",
+    return {"implementation": {"target": target, "family": family}, "verdict": "error",
             "error": f"exit {proc.returncode}: {tail[0]}", "clauses": [], "environment": {}}
 
 
 def row(report: dict) -> dict:
     """What the table keeps of a report."""
     impl = report["implementation"]
-    return {"family": impl.get("family", "?"), "name": impl.get("name", ""), "verdict": report["verdict"],
+    return {"family": impl["family"], "name": impl.get("name", ""), "verdict": report["verdict"],
             "error": report.get("error", ""), "duration_s": report.get("duration_s"),
             "declared": impl.get("declared", {}),
             "clauses": {c["id"]: {"status": _cell_status(c), "worst_ratio": c["worst_ratio"], "detail": c["detail"]}
@@ -90,8 +96,19 @@ def _cell(c: dict | None) -> str:
     return {"pass": f"pass{ratio}", "fail": f"**FAIL**{ratio}", "error": "**ERROR**"}.get(c["status"], c["status"])
 
 
-def _short_clause(cid: str) -> str:
-    return cid.split(".", 1)[1] if cid.startswith(("rope.", "sinusoidal.")) else cid
+def _short_clause(cid: str, family: str) -> str:
+    """A column header: the clause ID without its family's prefix in that family's own section."""
+    return cid.split(".", 1)[1] if clauses.get(cid).prefix == family else cid
+
+
+def _sections(rows: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """family -> its rows, in registry order; a row of a family that is not registered is an error."""
+    known = registry.names()
+    strays = {t: r["family"] for t, r in rows.items() if r["family"] not in known}
+    if strays:
+        raise ValueError(f"conformance rows of unregistered families (pe-spec knows {', '.join(known)}): "
+                         + ", ".join(f"{t} ({f!r})" for t, f in strays.items()))
+    return {f: {t: r for t, r in rows.items() if r["family"] == f} for f in known}
 
 
 def render(table: dict) -> str:
@@ -99,7 +116,7 @@ def render(table: dict) -> str:
     env = table["environment"]
     versions = ", ".join(f"{k} {v}" for k, v in env["libraries"].items())
     lines = ["# Conformance table", "",
-             "<!-- generated by `python -m pe_spec.conformance`; do not edit by hand -->", "",
+             f"<!-- generated by `{PROG}`; do not edit by hand -->", "",
              f"Every bundled kernel and every third-party kernel pe-spec has an adapter for "
              f"(`pe_spec/adapters/`), checked by `pe-spec check TARGET` with the `{table['profile']}` profile. "
              "A cell is the clause's status and its worst observed/allowed error ratio (below 1 passes); "
@@ -110,13 +127,13 @@ def render(table: dict) -> str:
              f"torch {env['torch']}, Python {env['python']}, devices {', '.join(env['devices'])}"
              + (f", TRITON_INTERPRET={env['triton_interpret']}" if env.get("triton_interpret") else "") + ".", "",
              f"Library versions: {versions}.", ""]
-    order = [c.id for c in all_clauses()]
-    for family in FAMILY_ORDER:
-        fam_rows = {t: r for t, r in rows.items() if r["family"] == family}
+    order = [c.id for c in clauses.all_clauses()]
+    for family, fam_rows in _sections(rows).items():
         if not fam_rows:
             continue
         cols = [cid for cid in order if any(cid in r["clauses"] for r in fam_rows.values())]
-        lines += [f"## {family}", "", "| implementation | verdict | " + " | ".join(f"`{_short_clause(c)}`" for c in cols) + " |",
+        lines += [f"## {family}", "", "| implementation | verdict | "
+                  + " | ".join(f"`{_short_clause(c, family)}`" for c in cols) + " |",
                   "|---|---|" + "---|" * len(cols)]
         for target, r in fam_rows.items():
             verdict = r["verdict"] if r["verdict"] == "conformant" else f"**{r['verdict']}**"
@@ -140,11 +157,15 @@ def load_table() -> dict | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pe_spec.conformance", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     ap.add_argument("--only", action="append", metavar="TARGET", help="re-check only these rows (repeatable)")
     ap.add_argument("--profile", default="ci", choices=("ci", "dev", "thorough"))
     args = ap.parse_args(argv)
-    targets = args.only or all_targets()
+    families = target_families()
+    targets = args.only or list(families)
+    unknown = [t for t in targets if t not in families]
+    if unknown:
+        raise SystemExit(f"{PROG}: no row is named {', '.join(unknown)} (rows: {', '.join(families)})")
     previous = load_table() if args.only else None
     rows = dict(previous["rows"]) if previous else {}
     if previous and previous["profile"] != args.profile:
@@ -153,13 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     for i, target in enumerate(targets, 1):
         started = time.time()
         print(f"[{i}/{len(targets)}] {target} ...", end=" ", flush=True)
-        report = check(target, args.profile)
+        report = check(target, families[target], args.profile)
         rows[target] = row(report)
         env = report.get("environment") or env
         print(f"{report['verdict']} ({time.time() - started:.0f} s)", flush=True)
     if env is None:
-        raise SystemExit("pe_spec.conformance: no check produced a report")
-    ordered = all_targets() if args.only else targets
+        raise SystemExit(f"{PROG}: no check produced a report")
+    ordered = list(families)
     rows = {t: r for t, r in rows.items() if t in ordered}
     import pe_spec
 

@@ -1,20 +1,21 @@
 """The property matrix: which desirable property each position encoding has, decided by running checks.
 
-Rows are the encodings of the usual story (integer position, normalized position, binary,
-learned table, sinusoids, RoPE), all float64 references from ``pe_spec.naive``,
-``pe_spec.sinusoidal`` and ``pe_spec.rope``; columns are ``pe_spec.naive.reference.PROPERTIES``.
-Every cell is the outcome of one check function (``CHECKS``) run on the row's reference, never a
-typed-in verdict: a failure carries a concrete counterexample, a pass says what was checked.
+Rows are the naive encodings of the usual story (integer position, normalized position, binary,
+learned table: float64 references from ``pe_spec.spec.naive``), then every registered family
+whose publish module provides a ``matrix_encoding`` (in registry order); columns are
+``pe_spec.spec.naive.PROPERTIES``. Every cell is the outcome of one check function (``CHECKS``)
+run on the row's reference, never a typed-in verdict: a failure carries a concrete
+counterexample, a pass says what was checked.
 
-    python -m pe_spec.matrix        print the matrix and every cell's evidence
+    python -m pe_spec.publish.matrix        print the matrix and every cell's evidence
 
 One ``Encoding`` interface covers all rows: ``encode(positions, length)`` gives one float64 row
 per position (``length`` is the length of the sequence the positions belong to: only the
 normalized encoding reads it), ``score(p, q, length)`` the attention score between a query at p
-and a key at q. For the absolute encodings the row is PE(p) and the score <PE(p), PE(q)>. RoPE
-encodes no vector of its own: it acts on queries and keys, so its row is R(p) applied to fixed
-random vectors (its uniqueness and boundedness are those of R(p) u) and its score is
-<R(p) q, R(q') k> for a fixed random query q and key k.
+and a key at q. For the absolute encodings the row is PE(p) and the score <PE(p), PE(q)>.
+
+An encoding whose row and score are something else says so in its ``Notation``, which is also how
+the evidence writes them.
 
 Positions probed (``TRAIN_LENGTH`` = L = 64 plays the training length; every row has DIM = 16
 channels):
@@ -26,17 +27,19 @@ channels):
 """
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["DIM", "TRAIN_LENGTH", "TRAIN_CONTEXTS", "FAR_LENGTH", "OFFSETS", "SCORE_OFFSETS", "ROWS",
-           "PROPERTY_ORDER", "PROPERTY_TITLES", "Encoding", "Outcome", "Cell", "Check", "CHECKS", "Matrix",
-           "make_encoding", "make_encoding_2d", "training_positions", "beyond_positions", "cell",
-           "compute", "horizon_table", "HORIZON_DIMS", "HORIZON_DTYPES", "HORIZON_MAX_POSITIONS"]
+from pe_spec.publish import hooks
+from pe_spec.spec import clauses
+
+__all__ = ["DIM", "TRAIN_LENGTH", "TRAIN_CONTEXTS", "FAR_LENGTH", "OFFSETS", "SCORE_OFFSETS", "NAIVE_ROWS",
+           "PROPERTY_ORDER", "PROPERTY_TITLES", "Notation", "Encoding", "Outcome", "Cell", "Check", "CHECKS",
+           "Matrix", "rows", "make_encoding", "make_encoding_2d", "dot_score", "training_positions",
+           "beyond_positions", "try_encode", "defined", "cell", "compute"]
 
 DIM = 16
 TRAIN_LENGTH = 64
@@ -53,12 +56,11 @@ BOUND_GROWTH = 2.0                         # bounded: max |entry| anywhere <= th
 LINEAR_RTOL = 1e-8                         # relative residual allowed of the fitted M(k)
 SCORE_RTOL = 1e-9                          # spread of scores at one offset, relative to |PE(p)| |PE(q)|
 NORM_RTOL = 1e-9                           # norms beyond L within the training range, relative
-ROPE_BASE = 10000.0
 SEED = 0
 
 PROPERTY_ORDER = ("unique", "bounded", "smooth", "linear_relative_map", "relative_scores",
                   "extrapolates", "deterministic", "multi_dimensional")
-ROWS = ("integer", "normalized", "binary", "learned_table", "sinusoidal", "rope")
+NAIVE_ROWS = ("integer", "normalized", "binary", "learned_table")
 PROPERTY_TITLES = {
     "unique": "unique per position", "bounded": "bounded", "smooth": "smooth in position",
     "linear_relative_map": "linear relative map", "relative_scores": "scores depend only on the offset",
@@ -69,6 +71,15 @@ PROPERTY_TITLES = {
 
 # --------------------------------------------------------------------------------------------
 # the encodings
+
+@dataclass(frozen=True)
+class Notation:
+    """How the evidence writes an encoding's row at p and its score between p and q."""
+
+    row: str = "PE({p})"
+    score: str = "<PE({p}), PE({q})>"
+    explanation: str = ""      # what row and score are, where they are not PE(p) and <PE(p), PE(q)>
+
 
 @dataclass(frozen=True)
 class Encoding:
@@ -89,6 +100,10 @@ class Encoding:
     clauses: Mapping[str, str] = field(default_factory=dict)   # property -> clause ID deciding it
     score_scale: Callable[[np.ndarray, np.ndarray, int], np.ndarray] | None = None
     """Cauchy-Schwarz bound of each score (default ||encode(p)|| ||encode(q)||)."""
+    notation: Notation = Notation()
+    heatmap: Callable[[np.ndarray], np.ndarray] | None = None
+    """What the docs' heatmap draws at positions 0..n-1, [n, DIM] (default: encode in a sequence of length n)."""
+    heatmap_note: str = ""     # the heatmap caption's word on it, where it is not encode
 
     def scale(self, p: np.ndarray, q: np.ndarray, length: int) -> np.ndarray:
         if self.score_scale is not None:
@@ -96,105 +111,68 @@ class Encoding:
         return np.linalg.norm(self.encode(p, length), axis=1) * np.linalg.norm(self.encode(q, length), axis=1)
 
 
-def _dot_score(encode):
+def dot_score(encode: Callable[[np.ndarray, int], np.ndarray]) -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
+    """The score of an absolute encoding: <PE(p), PE(q)>."""
     def score(p, q, length):
         return np.einsum("nd,nd->n", encode(p, length), encode(q, length))
     return score
 
 
-def _fixed_vectors(count: int, dim: int, seed: int) -> np.ndarray:
-    v = np.random.default_rng(seed).standard_normal((count, dim))
-    v.setflags(write=False)
-    return v
-
-
-def _qk_scale(qk: np.ndarray):
-    """|q| |k|: RoPE rotates q and k, so this bounds every score <R(p) q, R(p') k>."""
-    bound = float(np.linalg.norm(qk[0]) * np.linalg.norm(qk[1]))
-    return lambda p, q, n: np.full(len(p), bound)
-
-
-def make_encoding(key: str, dim: int = DIM, *, seed: int = SEED) -> Encoding:
-    """A fresh Encoding for row ``key`` (the learned table's weights are drawn from ``seed``)."""
+def _naive_encoding(key: str, dim: int, seed: int) -> Encoding:
     from pe_spec.spec import naive as N
-    from pe_spec.families.rope import reference as R
-    from pe_spec.families.sinusoidal import reference as S
 
     if key == "integer":
         enc = lambda p, n: N.integer(p, dim)                       # noqa: E731
-        return Encoding(key, "integer", "PE(p) = (p, ..., p)", enc, _dot_score(enc))
+        return Encoding(key, "integer", "PE(p) = (p, ..., p)", enc, dot_score(enc))
     if key == "normalized":
         enc = lambda p, n: N.normalized(p, dim, n)                 # noqa: E731
         return Encoding(key, "normalized", "PE(p) = (p/L, ..., p/L), L the sequence length", enc,
-                        _dot_score(enc), uses_length=True)
+                        dot_score(enc), uses_length=True)
     if key == "binary":
         enc = lambda p, n: N.binary(p, dim)                        # noqa: E731
-        return Encoding(key, "binary", f"PE(p)_k = bit k of p ({dim} bits)", enc, _dot_score(enc))
+        return Encoding(key, "binary", f"PE(p)_k = bit k of p ({dim} bits)", enc, dot_score(enc))
     if key == "learned_table":
         table = N.LearnedTable(TRAIN_LENGTH, dim, seed=seed)
         enc = lambda p, n: table(p)                                # noqa: E731
         return Encoding(key, "learned table", f"{table!r}: row p of a table learned for positions "
-                        f"0..{TRAIN_LENGTH - 1}", enc, _dot_score(enc))
-    if key == "sinusoidal":
-        enc = lambda p, n: S.table(p, dim, 10000.0, "vaswani")     # noqa: E731
-        return Encoding(key, "sinusoidal (Vaswani)", "PE(p)_{2i} = sin(p w_i), PE(p)_{2i+1} = cos(p w_i), "
-                        "w_i = 10000^(-2i/d)", enc, _dot_score(enc),
-                        clauses={"unique": "sinusoidal.uniqueness", "bounded": "sinusoidal.bounded",
-                                 "linear_relative_map": "sinusoidal.linear-offset",
-                                 "relative_scores": "sinusoidal.offset-dot", "deterministic": "impl.determinism"})
-    if key == "rope":
-        u = _fixed_vectors(2, dim, seed + 1)                        # the vectors R(p) acts on
-        qk = _fixed_vectors(2, dim, seed + 2)                       # a query and a key
+                        f"0..{TRAIN_LENGTH - 1}", enc, dot_score(enc))
+    raise KeyError(key)
 
-        def rotate(x, p):                                           # x [m, dim] -> [n, m, dim]
-            x = np.broadcast_to(x[:, None, :], (x.shape[0], len(p), dim))
-            out = R.apply(x, np.asarray(p), rotary_dim=dim, base=ROPE_BASE, layout="interleaved")
-            return np.moveaxis(out, 0, 1)
 
-        def enc(p, n):
-            return rotate(u, p).reshape(len(p), -1)
+def _family_hooks(name: str) -> dict[str, Callable[[int, int], Encoding]]:
+    """family name -> its publish module's hook ``name`` (matrix_encoding, matrix_encoding_2d)."""
+    return {f.name: build for f, build in hooks.providers(name)}
 
-        def score(p, q, n):
-            return np.einsum("nd,nd->n", rotate(qk[:1], p)[:, 0], rotate(qk[1:], q)[:, 0])
 
-        return Encoding(key, "RoPE", f"R(p) x: pair i of x rotated by p w_i, w_i = {ROPE_BASE:g}^(-2i/d) "
-                        "(interleaved); the row is R(p) applied to 2 fixed random vectors", enc, score,
-                        score_scale=_qk_scale(qk),
-                        clauses={"bounded": "rope.norm", "linear_relative_map": "rope.composition",
-                                 "relative_scores": "rope.relative-shift", "deterministic": "impl.determinism"})
-    raise ValueError(f"unknown encoding {key!r}; expected one of {', '.join(ROWS)}")
+def rows() -> tuple[str, ...]:
+    """The matrix's rows: the naive encodings, then each family with a matrix encoding."""
+    return NAIVE_ROWS + tuple(_family_hooks("matrix_encoding"))
+
+
+def make_encoding(key: str, dim: int = DIM, *, seed: int = SEED) -> Encoding:
+    """A fresh Encoding for row ``key`` (the learned table's weights are drawn from ``seed``)."""
+    if key in NAIVE_ROWS:
+        return _naive_encoding(key, dim, seed)
+    build = _family_hooks("matrix_encoding").get(key)
+    if build is None:
+        raise ValueError(f"unknown encoding {key!r}; expected one of {', '.join(rows())}")
+    enc = build(dim, seed)
+    if enc.key != key:
+        raise ValueError(f"the {key} family's matrix_encoding returned an Encoding keyed {enc.key!r}")
+    return enc
 
 
 def make_encoding_2d(key: str, dim: int = DIM, *, seed: int = SEED) -> Encoding:
     """The 2-D construction of row ``key``, positions [n, 2] = (x, y), ``dim`` channels in all.
 
-    Absolute encodings: PE(x, y) = concat(PE_x(x), PE_y(y)), each axis a dim/2-channel encoding
-    of the same kind (the learned table: one table per axis, seeds ``seed`` and ``seed + 1``).
-    RoPE (axial): the first dim/2 channels (pairs 0..dim/4-1) are rotated by x w_i, the other
-    dim/2 by y w_i, w_i the frequencies of a dim/2-channel RoPE.
+    A family's own construction (its ``matrix_encoding_2d``) where it has one; otherwise
+    PE(x, y) = concat(PE_x(x), PE_y(y)), each axis a dim/2-channel encoding of the same kind (the
+    learned table: one table per axis, seeds ``seed`` and ``seed + 1``).
     """
-    from pe_spec.families.rope import reference as R
-
+    own = _family_hooks("matrix_encoding_2d").get(key)
+    if own is not None:
+        return own(dim, seed)
     half = dim // 2
-    if key == "rope":
-        u = _fixed_vectors(2, dim, seed + 1)
-        qk = _fixed_vectors(2, dim, seed + 2)
-
-        def rotate(x, xy):
-            xy = np.asarray(xy)
-            x = np.broadcast_to(x[:, None, :], (x.shape[0], len(xy), dim))
-            a = R.apply(x[..., :half], xy[:, 0], rotary_dim=half, base=ROPE_BASE, layout="interleaved")
-            b = R.apply(x[..., half:], xy[:, 1], rotary_dim=half, base=ROPE_BASE, layout="interleaved")
-            return np.moveaxis(np.concatenate([a, b], axis=-1), 0, 1)
-
-        def enc(xy, n):
-            return rotate(u, xy).reshape(len(xy), -1)
-
-        def score(p, q, n):
-            return np.einsum("nd,nd->n", rotate(qk[:1], p)[:, 0], rotate(qk[1:], q)[:, 0])
-
-        return Encoding(key, "RoPE (axial 2-D)", "pairs of the first half rotated by x w_i, of the second half by y w_i",
-                        enc, score, axes=2, score_scale=_qk_scale(qk))
     ax, ay = make_encoding(key, half, seed=seed), make_encoding(key, half, seed=seed + 1)
 
     def enc(xy, n):
@@ -202,7 +180,7 @@ def make_encoding_2d(key: str, dim: int = DIM, *, seed: int = SEED) -> Encoding:
         return np.concatenate([ax.encode(xy[:, 0], n), ay.encode(xy[:, 1], n)], axis=-1)
 
     return Encoding(key, f"{ax.name} (2-D)", f"concat(PE_x(x), PE_y(y)), {half} channels per axis", enc,
-                    _dot_score(enc), uses_length=ax.uses_length, axes=2)
+                    dot_score(enc), uses_length=ax.uses_length, axes=2, notation=ax.notation)
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,33 +238,31 @@ def _row(v: np.ndarray, k: int = 4) -> str:
 
 def _pe(enc: Encoding, pos, length: int | None = None) -> str:
     """'PE(5)' or, for a length-dependent encoding, 'PE(5) in a sequence of length 10'."""
-    name = "R(p)u" if enc.key == "rope" else "PE"
-    s = f"{name}({_p(pos)})" if name == "PE" else f"R({_p(pos)})u"
+    s = enc.notation.row.format(p=_p(pos))
     if enc.uses_length and length is not None:
         s += f" in a sequence of length {length}"
     return s
 
 
 def _score(enc: Encoding, p, q) -> str:
-    """'<PE(3), PE(0)>' or, for RoPE, '<R(3) q, R(0) k>'."""
-    if enc.key == "rope":
-        return f"<R({_p(p)}) q, R({_p(q)}) k>"
-    return f"<PE({_p(p)}), PE({_p(q)})>"
+    """'<PE(3), PE(0)>', or the encoding's own notation for its score."""
+    return enc.notation.score.format(p=_p(p), q=_p(q))
 
 
-def _try_encode(enc: Encoding, positions: np.ndarray, length: int) -> tuple[np.ndarray | None, str | None]:
+def try_encode(enc: Encoding, positions: np.ndarray, length: int) -> tuple[np.ndarray | None, str | None]:
+    """(rows, None), or (None, 'IndexError: ...') where the encoding does not define a position."""
     try:
         return enc.encode(positions, length), None
     except (IndexError, ValueError) as e:
         return None, f"{type(e).__name__}: {e}"
 
 
-def _defined(enc: Encoding, positions: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+def defined(enc: Encoding, positions: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     """(the positions the encoding accepts, their rows)."""
-    rows, err = _try_encode(enc, positions, length)
+    encoded, err = try_encode(enc, positions, length)
     if err is None:
-        return positions, rows
-    ok = [p for p in positions if _try_encode(enc, np.array([p]), length)[1] is None]
+        return positions, encoded
+    ok = [p for p in positions if try_encode(enc, np.array([p]), length)[1] is None]
     ok = np.array(ok, dtype=np.int64)
     return ok, (enc.encode(ok, length) if ok.size else np.zeros((0, 0)))
 
@@ -354,7 +330,7 @@ def check_bounded(enc: Encoding, train: np.ndarray, beyond: np.ndarray) -> Outco
     t = np.abs(enc.encode(train, TRAIN_LENGTH))
     b_train = float(t.max())
     allpos = np.concatenate([train, beyond])
-    ok, rows = _defined(enc, allpos, FAR_LENGTH)
+    ok, rows = defined(enc, allpos, FAR_LENGTH)
     a = np.abs(rows)
     i = int(np.argmax(a.max(axis=1)))
     b_all = float(a.max())
@@ -473,7 +449,7 @@ def check_deterministic(key: str, train: np.ndarray, beyond: np.ndarray) -> Outc
     outs = []
     for _ in range(2):
         enc = make_encoding(key)
-        ok, _ = _defined(enc, allpos, FAR_LENGTH)
+        ok, _ = defined(enc, allpos, FAR_LENGTH)
         for _ in range(2):
             outs.append((enc.encode(ok, FAR_LENGTH), enc.score(ok[:-1], ok[1:], FAR_LENGTH)))
     same = all(np.array_equal(o[0], outs[0][0]) and np.array_equal(o[1], outs[0][1]) for o in outs[1:])
@@ -525,10 +501,10 @@ def check_extrapolates(key: str) -> Outcome:
     """
     enc = make_encoding(key)
     train, beyond = training_positions(), beyond_positions()
-    rows, err = _try_encode(enc, beyond, FAR_LENGTH)
+    rows, err = try_encode(enc, beyond, FAR_LENGTH)
     if err is not None:
-        first = next(int(p) for p in beyond if _try_encode(enc, np.array([p]), FAR_LENGTH)[1] is not None)
-        _, msg = _try_encode(enc, np.array([first]), FAR_LENGTH)
+        first = next(int(p) for p in beyond if try_encode(enc, np.array([p]), FAR_LENGTH)[1] is not None)
+        _, msg = try_encode(enc, np.array([first]), FAR_LENGTH)
         return Outcome(False, f"{_pe(enc, first)} raises {msg}")
     failures = []
     base = enc.encode(train, TRAIN_LENGTH)
@@ -662,11 +638,8 @@ def cell(row: str, prop: str) -> Cell:
     t0 = time.perf_counter()
     out = CHECKS[prop].fn(row)
     clause = make_encoding(row).clauses.get(prop)
-    if clause is not None:
-        from pe_spec import clauses
-
-        if clause not in {c.id for c in clauses.all_clauses()}:
-            raise RuntimeError(f"matrix cell ({row}, {prop}) cites unknown clause {clause!r}")
+    if clause is not None and clause not in clauses.ids():
+        raise RuntimeError(f"matrix cell ({row}, {prop}) cites unknown clause {clause!r}")
     return Cell(row, prop, "holds" if out.holds else "fails", f"{row}: {out.evidence}",
                 clause or "#" + check_anchor(prop), time.perf_counter() - t0)
 
@@ -676,51 +649,19 @@ class Matrix:
     rows: tuple[str, ...]
     props: tuple[str, ...]
     cells: dict[tuple[str, str], Cell]
-    names: dict[str, str]
-    definitions: dict[str, str]
+    encodings: dict[str, Encoding]
     seconds: float
 
     def verdicts(self) -> dict[str, dict[str, str]]:
         return {r: {p: self.cells[r, p].verdict for p in self.props} for r in self.rows}
 
 
-def compute(rows: tuple[str, ...] = ROWS, props: tuple[str, ...] = PROPERTY_ORDER) -> Matrix:
-    """Run every check on every row (a few seconds)."""
-    import pe_spec.spec.universal  # noqa: F401  (register the clauses cells link to)
-    import pe_spec.families.rope.clauses  # noqa: F401
-    import pe_spec.families.sinusoidal.clauses  # noqa: F401
-
+def compute(keys: tuple[str, ...] | None = None, props: tuple[str, ...] = PROPERTY_ORDER) -> Matrix:
+    """Run every check on every row (a few seconds); ``keys`` default to ``rows()``."""
+    keys = rows() if keys is None else tuple(keys)
     t0 = time.perf_counter()
-    cells = {(r, p): cell(r, p) for r in rows for p in props}
-    encs = {r: make_encoding(r) for r in rows}
-    return Matrix(tuple(rows), tuple(props), cells, {r: e.name for r, e in encs.items()},
-                  {r: e.definition for r, e in encs.items()}, time.perf_counter() - t0)
-
-
-# --------------------------------------------------------------------------------------------
-# uniqueness horizon of the sinusoids per dtype
-
-HORIZON_DIMS = (2, 4, 8, 16, 64)
-HORIZON_DTYPES = ("float32", "bfloat16", "float16")
-HORIZON_MAX_POSITIONS = 2**18
-
-
-@functools.lru_cache(maxsize=4)
-def horizon_table(dims: tuple[int, ...] = HORIZON_DIMS, dtypes: tuple[str, ...] = HORIZON_DTYPES,
-                  max_positions: int = HORIZON_MAX_POSITIONS) -> dict[tuple[int, str], tuple[int, bool]]:
-    """(dim, dtype) -> (horizon, found) for Vaswani sinusoids (base 10000) via
-    ``pe_spec.naive.reference.uniqueness_horizons``: positions 0..horizon-1 are pairwise
-    distinguishable after correct rounding to the dtype. found=False means no repeat was found
-    below ``max_positions``: the horizon is then a lower bound (at least max_positions)."""
-    from pe_spec.spec.naive import uniqueness_horizons
-    from pe_spec.families.sinusoidal import reference as S
-
-    out = {}
-    for d in dims:
-        h = uniqueness_horizons(functools.partial(S.table, dim=d), list(dtypes), max_positions)
-        for dt in dtypes:
-            out[d, dt] = (int(h[dt]), int(h[dt]) < max_positions)
-    return out
+    cells = {(r, p): cell(r, p) for r in keys for p in props}
+    return Matrix(keys, tuple(props), cells, {r: make_encoding(r) for r in keys}, time.perf_counter() - t0)
 
 
 def _main() -> int:
@@ -736,4 +677,7 @@ def _main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(_main())
+    # Run the imported module's copy, the one family publish modules build their Encodings from.
+    from pe_spec.publish.matrix import _main as main
+
+    raise SystemExit(main())

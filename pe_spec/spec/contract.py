@@ -68,8 +68,10 @@ class Implementation:
             return cache[cfg]
         fn = self.factory(cfg)
         if not callable(fn):
-            raise ContractError(f"{self.name}: the factory must return the function under test, got "
-                                f"{type(fn).__name__}")
+            from pe_spec.spec import registry
+
+            raise ContractError(f"{self.name}: the factory must return a callable "
+                                f"{registry.get(self.family).signature}, got {type(fn).__name__}")
         cache[cfg] = fn
         while len(cache) > self.CACHE_SIZE:
             del cache[next(iter(cache))]

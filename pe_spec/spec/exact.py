@@ -7,7 +7,7 @@ Cody-Waite constant, so the reduced angle in [-pi, pi] is good to about one floa
 last place, whatever the position (a plain ``p * w`` in float64 has absolute error up to
 ``|p| * 2**-53``, 2e-7 rad at p = 2**31).
 
-This is a generic version of the helpers in ``pe_spec/rope/reference.py`` (identical
+This is a generic version of the helpers in ``pe_spec/families/rope/reference.py`` (identical
 arithmetic, so results agree bit for bit); rope can switch to it. tests/test_sinusoidal_reference.py
 checks the angles against mpmath.
 """

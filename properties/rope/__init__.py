@@ -1,5 +1,5 @@
 """RoPE property tests: RopeCase (CASE), its strategies and one check per rope.* clause."""
 from .case import CASE, RopeCase
-from .strategies import compile_config, examples
+from .strategies import compile_examples, examples
 
-__all__ = ["CASE", "RopeCase", "compile_config", "examples"]
+__all__ = ["CASE", "RopeCase", "compile_examples", "examples"]

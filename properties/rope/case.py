@@ -25,6 +25,7 @@ class RopeCase(Case):
     family = "rope"
     config_type = Config
     INPUTS = ("x", "positions")
+    PRESCRIBED = "input"
     LAYOUTS = ("packed-qkv", "transposed", "strided-seq")
 
     def __init__(self, impl: Implementation, ex: Example, check_id: str) -> None:
@@ -70,6 +71,9 @@ class RopeCase(Case):
     def expected_output(self, args: Args):
         x = args[0]
         return tuple(x.shape), x.dtype, x.device
+
+    def shape_expected(self, args: Args) -> str:
+        return f"for input shape {tuple(args[0].shape)}"
 
     def rot(self, x: torch.Tensor, positions: np.ndarray, fn: Callable | None = None) -> torch.Tensor:
         """call((x, positions)): the kernel's output for x at positions (a numpy array)."""

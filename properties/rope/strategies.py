@@ -55,10 +55,11 @@ def _config_pool(impl: Implementation, size: int) -> tuple[dict, ...]:
     return tuple(pool)
 
 
-def compile_config(impl: Implementation, dtype: str) -> dict:
-    """impl.compile's one configuration: the pooled one serving the longest context (each
-    configuration is a compilation of its own, seconds on a CPU), so positions reach every regime."""
-    return max(config_pool(impl), key=lambda c: c["max_position"])
+def compile_examples(impl: Implementation, dtype: str):
+    """impl.compile's examples: one configuration, the pooled one serving the longest context (so
+    positions reach every regime), and x of one rank, [batch, heads, seq, head_dim] as attention
+    passes it: each configuration, dtype and rank is a compilation of its own (seconds on a CPU)."""
+    return examples(impl, dtype, config=max(config_pool(impl), key=lambda c: c["max_position"]), lead_rank=2)
 
 
 @reused
@@ -84,6 +85,11 @@ def configs(draw, impl: Implementation) -> dict:
 
 
 _FROM_POOL = st.sampled_from([True, True, True, False])
+# The batched-decode shape: one new token for several sequences and heads, x [batch, heads, 1, d]
+# contiguous, where a kernel taking its row stride from the size-1 seq dim reads the wrong rows
+# (Liger-Kernel 0.8.5, docs/findings/liger.md). One example in six, so every test meets it.
+_DECODE = st.sampled_from([False] * 5 + [True])
+_DECODE_LEAD = st.tuples(st.sampled_from([2, 3, 5]), st.sampled_from([2, 3, 7]))
 
 
 @lru_cache(maxsize=32)
@@ -95,16 +101,20 @@ def _pool_strategy(impl: Implementation) -> st.SearchStrategy:
 @st.composite
 def examples(draw, impl: Implementation, dtype: str, *,
              extra: Callable[..., dict] | None = None, min_seq: int = 1, max_seq: int = 24,
-             lowest_position: int = 0, position_room: int = 0, config: dict | None = None):
+             lowest_position: int = 0, position_room: int = 0, config: dict | None = None,
+             lead_rank: int | None = None):
     """An Example for a RoPE check. ``position_room`` keeps positions + room < max_position;
-    ``config`` fixes the configuration (a dict) instead of drawing it."""
+    ``config`` fixes the configuration (a dict) instead of drawing it, ``lead_rank`` the number of
+    leading dims of x."""
     config = dict(config) if config is not None else draw(configs(impl), label="config")
-    seq = draw(st.integers(min_seq, max_seq), label="seq")
+    decode = min_seq <= 1 and lead_rank in (None, 2) and draw(_DECODE, label="batched_decode")
+    seq = 1 if decode else draw(st.integers(min_seq, max_seq), label="seq")
     limit = config["max_position"] - position_room
     if limit <= lowest_position:
         reject()
     pos = draw(positions(limit, seq, lowest=lowest_position), label="positions")
-    lead = shrink_to_budget(draw(leading_dims(), label="lead"), seq, config["head_dim"])
+    lead = draw(_DECODE_LEAD if decode else leading_dims(lead_rank), label="lead")
+    lead = shrink_to_budget(lead, seq, config["head_dim"])
     seed = draw(st.integers(0, 2**32 - 1), label="seed")
     base = Example(config=config, dtype=dtype, lead=lead, positions=pos, seed=seed)
     if extra is None:

@@ -1,6 +1,6 @@
 """Sinusoidal property tests: SinusoidalCase (CASE), its strategies and one check per
 sinusoidal.* clause."""
 from .case import CASE, SinusoidalCase
-from .strategies import compile_config, examples
+from .strategies import compile_examples, examples
 
-__all__ = ["CASE", "SinusoidalCase", "compile_config", "examples"]
+__all__ = ["CASE", "SinusoidalCase", "compile_examples", "examples"]

@@ -27,6 +27,7 @@ class SinusoidalCase(Case):
     family = "sinusoidal"
     config_type = Config
     INPUTS = ("positions",)
+    PRESCRIBED = "the requested"
 
     def __init__(self, impl: Implementation, ex: Example, check_id: str) -> None:
         super().__init__(impl, ex, check_id)
@@ -57,6 +58,9 @@ class SinusoidalCase(Case):
 
     def expected_output(self, args: Args):
         return (len(args[0]), self.cfg.dim), torch_dtype(self.cfg.dtype), torch.device(self.cfg.device)
+
+    def shape_expected(self, args: Args) -> str:
+        return f"for {len(args[0])} positions, expected {tuple(self.expected_output(args)[0])}"
 
     def table(self, positions: np.ndarray, fn=None) -> torch.Tensor:
         """The table rows for positions (a numpy array); raising or a wrong shape fails the clause."""

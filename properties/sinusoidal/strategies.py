@@ -36,12 +36,14 @@ def _maxes(impl: Implementation) -> list[int]:
     return [m for m in MAX_POSITIONS if declared is None or m <= declared] or [declared]
 
 
-def compile_config(impl: Implementation, dtype: str) -> dict:
-    """impl.compile's one configuration per dtype (a compilation each): the first dim the
-    convention defines, the first base, the longest table."""
+def compile_examples(impl: Implementation, dtype: str):
+    """impl.compile's examples: one configuration per dtype (a compilation each): the first dim
+    the convention defines, the last base (not the paper's 10000, so a kernel ignoring its base
+    shows), the longest table."""
     bases = impl.get("bases") or BASES
-    return {"dim": (dims(impl) or [DIMS[0]])[0], "base": float(bases[0]), "max_position": max(_maxes(impl)),
-            "dtype": dtype, "device": "cpu"}
+    config = {"dim": (dims(impl) or [DIMS[0]])[0], "base": float(bases[-1]), "max_position": max(_maxes(impl)),
+              "dtype": dtype, "device": "cpu"}
+    return examples(impl, dtype, config=config)
 
 
 @reused

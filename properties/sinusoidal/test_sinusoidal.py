@@ -34,11 +34,22 @@ def test_sinusoidal_reference(case: SinusoidalCase) -> None:
 
 @table_test("sinusoidal.bounded", examples=examples)
 def test_sinusoidal_bounded(case: SinusoidalCase) -> None:
-    y = to_f64(case.table(case.positions))
+    p = with_last_position(case)
+    y = to_f64(case.table(p))
     bad = ~np.isfinite(y) | (np.abs(y) > 1)
     if bad.any():
         s, j = np.argwhere(bad)[0]
-        case.fail(f"entry {j} at position {int(case.positions[s])} is {y[s, j]!r}, outside [-1, 1]")
+        case.fail(f"entry {j} at position {int(p[s])}{_edge(case, p[s])} is {y[s, j]!r}, outside [-1, 1]")
+
+
+def with_last_position(case: SinusoidalCase) -> np.ndarray:
+    """The drawn positions and the table's last one, max_position - 1: the edge of the served range,
+    where half-precision positions or angles overflow first (float16: 65520 rounds to inf)."""
+    return np.append(case.positions, case.cfg.max_position - 1)
+
+
+def _edge(case: SinusoidalCase, position: int) -> str:
+    return " (the table's last position)" if position == case.cfg.max_position - 1 else ""
 
 
 def _offset(draw, ex) -> dict:
@@ -77,7 +88,7 @@ def test_sinusoidal_offset_dot(case: SinusoidalCase) -> None:
 
 @table_test("sinusoidal.norm", examples=examples)
 def test_sinusoidal_norm(case: SinusoidalCase) -> None:
-    p = case.positions
+    p = with_last_position(case)
     pairs = case.pairs(case.table(p))
     observed = np.abs(np.hypot(pairs[..., 0], pairs[..., 1]) - 1)
     case.measure_pairs(observed, np.full(observed.shape, case.amplitude()), "a (sin, cos) pair does not have norm 1", p)

@@ -2,7 +2,7 @@
 from pe_spec.spec.clauses import Clause, register
 
 _ROFORMER = "Su et al. 2021, RoFormer, arXiv:2104.09864"
-_SYM = "pe_spec.rope.symbolic."
+_SYM = "pe_spec.families.rope.symbolic."
 
 register(
     Clause(

@@ -24,7 +24,7 @@ FAMILY = Family(
     symbolic="pe_spec.families.sinusoidal.symbolic",
     examples="pe_spec.families.sinusoidal.examples",
     properties="pe_properties.sinusoidal",
-    publish=None,
+    publish="pe_spec.publish.families.sinusoidal",
     universal={
         "impl.no-mutation": "the positions tensor holds exactly the values it held before the call.",
         "impl.dtype-shape": "the output is [len(positions), dim] in the Config's dtype on the Config's device.",

@@ -2,7 +2,7 @@
 from pe_spec.spec.clauses import Clause, register
 
 _VASWANI = "Vaswani et al. 2017, Attention Is All You Need, sec. 3.5"
-_SYM = "pe_spec.sinusoidal.symbolic."
+_SYM = "pe_spec.families.sinusoidal.symbolic."
 
 register(
     Clause(

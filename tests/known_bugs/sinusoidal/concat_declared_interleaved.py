@@ -12,7 +12,7 @@ Mirrors: allenai/allennlp #2993 (B-SIN-01: "add_positional_features seems differ
 Attention is all you need"; also kimiyoung/transformer-xl #119, fairseq #4648).
 
 Caught by: sinusoidal.reference (main); sinusoidal.norm and sinusoidal.linear-offset (each
-declared pair mixes two frequencies, and sin or cos with sin or cos); impl.environment. The
+declared pair mixes two frequencies, and sin or cos with sin or cos); impl.environment and impl.compile. The
 set of values of each row is right, only permuted: sinusoidal.offset-dot (a dot product does not
 see a common permutation of the channels), sinusoidal.bounded and sinusoidal.uniqueness pass.
 """

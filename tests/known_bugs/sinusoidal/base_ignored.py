@@ -13,7 +13,7 @@ the configured base's precision) and the RoPE sibling tests/known_bugs/base_igno
 sinusoidal formula's 10000 is a parameter (Whisper's max_timescale, tensor2tensor's
 max_timescale).
 
-Caught by: sinusoidal.reference (main) and impl.environment. The table is a true sinusoidal
+Caught by: sinusoidal.reference (main) and impl.environment and impl.compile. The table is a true sinusoidal
 table for base 10000: sinusoidal.linear-offset, sinusoidal.offset-dot, sinusoidal.norm,
 sinusoidal.bounded and sinusoidal.uniqueness pass.
 """

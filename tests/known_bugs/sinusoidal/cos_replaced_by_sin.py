@@ -12,7 +12,7 @@ Annotated Transformer / PyTorch tutorial table, B-SIN-01's layout code).
 
 Caught by: sinusoidal.norm (main), sinusoidal.reference, sinusoidal.linear-offset (the angle
 atan2(sin t, sin t) is pi/4 or -3 pi/4, not t), sinusoidal.offset-dot (<PE(p), PE(p + k)> =
-sum_i [cos(k w_i) - cos((2p + k) w_i)] depends on p) and impl.environment; sinusoidal.uniqueness
+sum_i [cos(k w_i) - cos((2p + k) w_i)] depends on p) and impl.environment and impl.compile; sinusoidal.uniqueness
 incidentally, where the draws reach it: sin alone does not tell t from pi - t, and near
 sin t = +-1 it is flat, so in float16 with few pairs (dim 6, 65536 positions) two positions whose
 sines all round alike collide, while their cosines, which the reference keeps, differ (positions

@@ -11,7 +11,7 @@ Mirrors: the fairseq/OPT offset confusion in reverse: facebookresearch/fairseq #
 huggingface/transformers #5285 and #20761 (position numbers begin at padding_idx + 1 by
 design; ports that disagree about the origin read rows shifted by it, B-SIN-04).
 
-Caught by: sinusoidal.reference (main) and impl.environment. A constant shift of the position
+Caught by: sinusoidal.reference (main) and impl.environment and impl.compile. A constant shift of the position
 keeps every relative property: sinusoidal.linear-offset, sinusoidal.offset-dot,
 sinusoidal.norm, sinusoidal.bounded and sinusoidal.uniqueness pass.
 """

@@ -16,7 +16,7 @@ the K - 1 increment) and allenai/allennlp #2993 (B-SIN-01: the same table taken 
 
 Caught by: sinusoidal.reference (main); sinusoidal.norm and sinusoidal.linear-offset, since the
 declared pairs (2i, 2i + 1) hold sin and sin (or cos and cos) of two different frequencies;
-and impl.environment. The dot product of two rows does not depend on the channel order, so
+and impl.environment and impl.compile. The dot product of two rows does not depend on the channel order, so
 sinusoidal.offset-dot passes, as do sinusoidal.bounded and sinusoidal.uniqueness.
 """
 import math

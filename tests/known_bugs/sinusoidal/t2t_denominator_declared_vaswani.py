@@ -16,7 +16,7 @@ Mirrors: tensorflow/tensor2tensor #177 (the t2t formula is not the paper's; the 
 the paper was declined because it "breaks all trained models", B-SIN-02); formulas.md section 1
 "where sources disagree".
 
-Caught by: sinusoidal.reference (main) and impl.environment. Layout and pairing are right, so
+Caught by: sinusoidal.reference (main) and impl.environment and impl.compile. Layout and pairing are right, so
 sinusoidal.linear-offset, sinusoidal.offset-dot, sinusoidal.norm, sinusoidal.bounded and
 sinusoidal.uniqueness pass.
 """

@@ -13,7 +13,10 @@ Mirrors: deepspeedai/Megatron-DeepSpeed #206 (``A.half().cos()`` differs sharply
 Caught by: rope.reference (main), rope.relative-shift and rope.composition (rounding an angle
 is not additive), rope.norm (float16: angles above 65504 overflow to inf, so cos/sin and the
 output are NaN), and the clauses that compare with the reference (rope.cache-coverage,
-rope.gradient, impl.environment, impl.compile). Float32 passes every clause. The rounding is
+rope.gradient, impl.environment). Float32 passes every clause. impl.compile passes: the compiled
+kernel is right, because inductor drops the intermediate rounding of ``.to(x.dtype)`` before a
+float op (torch._inductor.config.emulate_precision_casts is False by default), so torch.compile
+silently repairs this bug: a kernel checked only compiled can still be wrong eagerly. The rounding is
 row-wise, so rope.positions holds; the clauses that compare two outputs of the kernel
 (impl.determinism, impl.batch-independence, impl.stride-invariance, rope.linearity) see equal
 NaNs at the same places, which is agreement, and pass.

@@ -11,7 +11,7 @@ Regime: every dim >= 4 (dim 2 has only w_0 = 1), every position p >= 1, every dt
 Mirrors: DongjunLee/transformer-tensorflow #6 (the i/d reading, B-SIN-03); the same slip in
 RoPE inv_freq code, rasbt/LLMs-from-scratch #410.
 
-Caught by: sinusoidal.reference (main) and impl.environment; sinusoidal.linear-offset fails
+Caught by: sinusoidal.reference (main) and impl.environment and impl.compile; sinusoidal.linear-offset fails
 incidentally: the map PE(p) -> PE(p + k) is a fixed rotation for this kernel too, but its angles
 are sqrt(base**(2i/d)) times larger than p * w_i, and their float32 rounding (at p + k ~ 14000,
 k large) exceeds the allowance the tolerance model sizes for the true w_i. The table is a true

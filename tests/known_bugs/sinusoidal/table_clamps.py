@@ -16,7 +16,7 @@ huggingface/diffusers #13922 (B-PREC-10), here by indexing rather than rounding.
 
 Caught by: sinusoidal.uniqueness (main: positions 1023, 1024, ... share a row);
 sinusoidal.reference; sinusoidal.linear-offset and sinusoidal.offset-dot (p -> p + k is the
-identity for clamped rows but not for the others); impl.environment. Every row is a true
+identity for clamped rows but not for the others); impl.environment and impl.compile. Every row is a true
 sinusoid row, so sinusoidal.norm and sinusoidal.bounded pass.
 """
 import math

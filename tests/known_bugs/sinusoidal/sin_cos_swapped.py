@@ -11,7 +11,7 @@ Mirrors: the sin/cos argument-order pitfall sinusoidal.reference lists; it is th
 twin of RoPE's cos/sin swap (tests/known_bugs/cos_sin_swapped.py). allenai/allennlp #2993
 (B-SIN-01) shows how easily channel order goes unnoticed: nothing but a reference sees it.
 
-Caught by: sinusoidal.reference (main) and impl.environment. The offset map is still a fixed
+Caught by: sinusoidal.reference (main) and impl.environment and impl.compile. The offset map is still a fixed
 rotation (by -k w_i), dot products are symmetric in sin and cos and norms do not see the order,
 so sinusoidal.linear-offset, sinusoidal.offset-dot, sinusoidal.norm, sinusoidal.bounded and
 sinusoidal.uniqueness pass.

@@ -16,7 +16,7 @@ positions collapse onto one embedding, B-PREC-06); huggingface/diffusers #13922 
 Caught by: sinusoidal.reference (main); sinusoidal.uniqueness (2049 rounds to 2048, 2603 and 2605
 to 2604: rows the reference keeps apart are shared); sinusoidal.linear-offset and
 sinusoidal.offset-dot (rounding the position is not shift-invariant); sinusoidal.norm and
-sinusoidal.bounded (NaN rows from 65520 on); impl.environment. impl.determinism compares the
+sinusoidal.bounded (NaN rows from 65520 on); impl.environment and impl.compile. impl.determinism compares the
 kernel with itself: equal NaNs at the same positions agree, and it passes.
 """
 import math

@@ -14,7 +14,7 @@ NVIDIA/Megatron-LM #535 (positions in fp16, B-PREC-06).
 
 Caught by: sinusoidal.reference (main); sinusoidal.linear-offset and sinusoidal.offset-dot (the
 rounding depends on p); sinusoidal.uniqueness (positions above 2048 collapse in fp16);
-sinusoidal.norm and sinusoidal.bounded (NaN rows from 65520 on); impl.environment.
+sinusoidal.norm and sinusoidal.bounded (NaN rows from 65520 on); impl.environment and impl.compile.
 impl.determinism compares the kernel with itself and passes (equal NaNs at equal places).
 """
 import math

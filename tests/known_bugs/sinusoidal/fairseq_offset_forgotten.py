@@ -11,7 +11,7 @@ Regime: every position, every dim >= 4 (fairseq's half_dim - 1 denominator), eve
 Mirrors: facebookresearch/fairseq #1177 ("Position numbers begin at padding_idx+1", B-SIN-04);
 huggingface/transformers #5285 and #20761 (OPT's offset of 2 forgotten or doubled in ports).
 
-Caught by: sinusoidal.reference (main) and impl.environment. A constant shift keeps every
+Caught by: sinusoidal.reference (main) and impl.environment and impl.compile. A constant shift keeps every
 relative property: sinusoidal.linear-offset, sinusoidal.offset-dot, sinusoidal.norm,
 sinusoidal.bounded and sinusoidal.uniqueness pass.
 """

@@ -15,7 +15,7 @@ positions.
 Mirrors: DongjunLee/transformer-tensorflow #6 and rasbt/LLMs-from-scratch #410 (is i the
 dimension or the pair index? B-SIN-03); the classic confusion issue 3 names.
 
-Caught by: sinusoidal.reference (main) and impl.environment (which re-checks the table against
+Caught by: sinusoidal.reference (main) and impl.environment and impl.compile (which re-checks the table against
 the reference). The table is still a set of true sinusoid pairs at fixed frequencies, so
 sinusoidal.linear-offset, sinusoidal.offset-dot, sinusoidal.norm, sinusoidal.bounded and
 sinusoidal.uniqueness pass.

@@ -10,12 +10,15 @@ Regime: every dim, every position p >= 1, every dtype.
 Mirrors: bkitano/llama-from-scratch #8 (theta = 10000^(-2(i-1)/d) with a 0-based i, quoted in
 B-SIN-03).
 
-Caught by: sinusoidal.reference (main) and impl.environment; sinusoidal.linear-offset fails
-incidentally: the offset map is a fixed rotation for this kernel too, but for small dims the
-kernel's w_0 = base**(2/d) is huge (316 for d = 4 and base 1e5, base itself for d = 2), and the
-float32 rounding of p * w_0 at a few thousand positions exceeds the allowance the tolerance
-model sizes for the true w_0 = 1. The table is still made of true sinusoid pairs:
-sinusoidal.offset-dot, sinusoidal.norm, sinusoidal.bounded and sinusoidal.uniqueness pass.
+Caught by: sinusoidal.reference (main) and impl.environment and impl.compile; sinusoidal.linear-offset,
+sinusoidal.offset-dot and sinusoidal.uniqueness fail incidentally: the offset map is a fixed
+rotation for this kernel too and its dot products depend on the offset only, but for small dims
+the kernel's w_0 = base**(2/d) is huge (316 for d = 4 and base 1e5, base itself for d = 2), and
+the float32 rounding of p * w_0 at a few thousand positions exceeds the allowance the tolerance
+model sizes for the true w_0 = 1; in bfloat16 with one pair (d = 2) those angles land on the
+coarse bf16 grid of the unit circle, where two positions whose declared encodings are far apart
+collide (939 and 1465). The table is still made of true sinusoid pairs: sinusoidal.norm and
+sinusoidal.bounded pass.
 """
 import torch
 
