@@ -4,12 +4,13 @@ comparison), for a typical and a large example, plus the cost of drawing one exa
 
     python benchmarks/suite_costs.py [--kernel rope_interleaved_complex] [--reps 20]
 
-The steps are the ones properties/rope_case.py and properties/harness.py run for rope.reference
-(RopeCase.make_x, RopeCase.invoke, to_f64, reference.apply, reference.pair_norms,
-tolerance.pair_allowance(...).allowed, harness.measure); each is timed on its own (best of
---reps), so the figures are per call, not a profile. Drawing: hypothesis drawing
-strategies.rope_examples once per example (ci-like settings), against an example that draws
-nothing.
+The steps are the ones the rope.reference check (properties/rope/test_rope.py) runs through its
+RopeCase (properties/rope/case.py) and the engine: RopeCase.make_x, RopeCase.invoke (the guard
+that puts back inputs a kernel wrote into), to_f64 (pe_properties.tensors), reference.apply,
+reference.pair_norms, tolerance.pair_allowance(...).allowed, engine.measure; each is timed on its
+own (best of --reps), so the figures are per call, not a profile. Drawing: hypothesis drawing
+the RoPE examples strategy (pe_properties.rope.strategies.examples) once per example (ci-like
+settings), against an example that draws nothing.
 """
 from __future__ import annotations
 
@@ -30,10 +31,13 @@ def best(fn, reps: int) -> float:
 
 
 def steps(kernel: str, lead: tuple[int, ...], dtype: str, reps: int) -> dict[str, float]:
-    from pe_spec import examples, tolerance
+    from pe_properties.engine import Example, measure
+    from pe_properties.rope.case import RopeCase
+    from pe_properties.tensors import to_f64
+
+    from pe_spec import examples
     from pe_spec.families.rope import reference
-    from pe_properties.harness import Example, measure
-    from pe_properties.rope_case import RopeCase, to_f64
+    from pe_spec.spec import tolerance
 
     impl = getattr(examples, kernel)
     cfg = {"head_dim": 128, "rotary_dim": 128, "base": 10000.0, "max_position": 131072, "scaling": "none"}
@@ -50,14 +54,14 @@ def steps(kernel: str, lead: tuple[int, ...], dtype: str, reps: int) -> dict[str
     return {
         "kernel call": best(lambda: fn(x, pt), reps),
         "make_x": best(case.make_x, reps),
-        "invoke guard (clone, compare)": best(lambda: case.invoke(x, pt), reps) - best(lambda: fn(x, pt), reps),
+        "invoke guard (clone, compare)": best(lambda: case.invoke((x, pt)), reps) - best(lambda: fn(x, pt), reps),
         "to_f64 (x and y)": best(lambda: (to_f64(x), to_f64(y)), reps),
         "reference.apply": best(lambda: reference.apply(xf, case.positions, rotary_dim=128, base=1e4,
                                                         layout=case.layout), reps),
         "pair_norms (error and x)": best(lambda: (reference.pair_norms(yf - ref, rotary_dim=128, layout=case.layout),
                                                   reference.pair_norms(xf, rotary_dim=128, layout=case.layout)), reps),
         "allowance": best(lambda: tolerance.pair_allowance(case.positions, case.inv_freq, dtype).allowed(pn), reps),
-        "measure (ratio, worst)": best(lambda: measure("rope.reference", ex, err, allowed, "", lambda i: ""), reps),
+        "measure (ratio, worst)": best(lambda: measure(case, err, allowed, "", lambda i: ""), reps),
     }
 
 
@@ -65,8 +69,9 @@ def draw_cost(kernel: str, n: int = 100) -> tuple[float, float]:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
+    from pe_properties.rope.strategies import examples as rope_examples
+
     from pe_spec import examples
-    from pe_properties.strategies import rope_examples
 
     impl = getattr(examples, kernel)
 
@@ -106,7 +111,7 @@ def main() -> None:
     print(f"  {'suite / kernel':<32}" + "".join(f"{suite[c] / table[c]['kernel call']:22.2f}" for c in table))
     print(f"  {'elements of x':<32}" + "".join(f"{int(np.prod(lead)) * 24 * 128:22d}" for lead, _ in cols))
     empty, drawn = draw_cost(args.kernel)
-    print(f"drawing one example (strategies.rope_examples): {(drawn - empty) * 1e3:.2f} ms "
+    print(f"drawing one example (rope.strategies.examples): {(drawn - empty) * 1e3:.2f} ms "
           f"(hypothesis per-example overhead without drawing {empty * 1e3:.2f} ms)")
     print(f"load average now {os.getloadavg()[0]:.2f}")
 

@@ -10,9 +10,10 @@ it is run:
 - **Seeds** come from the check itself, never from pytest's node id or the test's source:
   ``seed_for(base, check_id, dtype)``, with ``base`` fixed for the ``ci`` profile and drawn once
   per run (and reported, so ``--seed`` replays it) for ``dev`` and ``thorough``.
-- **Shrinking is bounded** by a time budget per clause (``ShrinkBudget``), shared by its dtypes:
-  once it is spent, the smallest failing example found so far is reported, marked unshrunk, so a
-  nonconformant verdict costs about what a conformant one does.
+- **Shrinking is bounded** per clause, shared by its dtypes (pe_properties.shrinking): a budget
+  of examples (deterministic) and a wall-clock cap; once one is spent, the smallest failing example
+  found so far is reported, marked as not fully shrunk, so a nonconformant verdict costs about
+  what a conformant one does.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ import hashlib
 import json
 import shlex
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -31,6 +31,8 @@ from pe_spec.spec.contract import Implementation, Unsupported
 
 from . import limits, outcomes
 from .outcomes import ClauseViolation, Skip
+from .shrinking import ShrinkBudget, ShrinkClock, bounded
+from .shrinking import STOPPED as _SHRINK_STOPPED
 
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -175,7 +177,11 @@ class RunSettings:
     hypothesis: Any                 # hypothesis.settings
     profile: str                    # the profile's name
     seed: int | None                # None: the profile's fixed seed (derandomized)
-    shrink_budget_s: float = 3.0    # seconds of shrinking per clause, shared by its dtypes
+    shrink_examples: int            # examples a clause may run shrinking, shared by its dtypes
+    shrink_seconds: float           # and its wall-clock cap (pe_properties.shrinking)
+
+    def shrink_budget(self) -> ShrinkBudget:
+        return ShrinkBudget(self.shrink_examples, self.shrink_seconds)
 
     @property
     def seed_base(self) -> str:
@@ -186,34 +192,6 @@ def seed_for(base: str, check_id: str, dtype: str) -> int:
     """The hypothesis seed of one test: a function of the run's seed base and the test alone."""
     digest = hashlib.sha256(f"pe-spec:{base}:{test_id(check_id, dtype)}".encode()).digest()
     return int.from_bytes(digest[:16], "big")
-
-
-class ShrinkBudget:
-    """Seconds of shrinking one clause may still spend (shared by its dtypes' tests)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.remaining = float(seconds)
-
-
-class _Failures:
-    """The failures one test met: the first starts the shrink clock; the last is the smallest yet."""
-
-    def __init__(self, budget: ShrinkBudget) -> None:
-        self.budget = budget
-        self.first_at: float | None = None
-
-    def failed(self) -> None:
-        if self.first_at is None:
-            self.first_at = time.monotonic()
-
-    def spend(self) -> float:
-        spent = 0.0 if self.first_at is None else time.monotonic() - self.first_at
-        self.budget.remaining = max(0.0, self.budget.remaining - spent)
-        return spent
-
-
-# What hypothesis reports when its shrink deadline (MAX_SHRINKING_SECONDS) stopped the shrinker.
-_SHRINK_STOPPED = "stopped because it is making very slow progress"
 
 
 # ---- running ----
@@ -238,8 +216,8 @@ def run_test(check_id: str, impl: Implementation, dtype: str, settings: RunSetti
     outcomes.begin(tid)
     limits.reset()
     started = time.perf_counter()
-    failures = _Failures(budget or ShrinkBudget(settings.shrink_budget_s))
-    status, message, shrunk = _outcome(check, impl, dtype, settings, failures)
+    clock = ShrinkClock(budget or settings.shrink_budget())
+    status, message, shrunk = _outcome(check, impl, dtype, settings, clock)
     m = outcomes.current()
     return TestResult(nodeid=tid, clause_id=check.clause_id, dtype=dtype, status=status, message=message,
                       worst_ratio=m.worst_ratio if m.measured else None, worst_at=m.worst_detail,
@@ -249,7 +227,7 @@ def run_test(check_id: str, impl: Implementation, dtype: str, settings: RunSetti
 
 
 def _outcome(check: Check, impl: Implementation, dtype: str, settings: RunSettings,
-             failures: _Failures) -> tuple[str, str, bool | None]:
+             clock: ShrinkClock) -> tuple[str, str, bool | None]:
     from hypothesis import Phase, given
     from hypothesis import settings as hsettings
     from hypothesis import strategies as st
@@ -262,11 +240,12 @@ def _outcome(check: Check, impl: Implementation, dtype: str, settings: RunSettin
     strategy = check.examples(impl, dtype)
 
     def body(data) -> None:
+        clock.example()
         ex = data.draw(strategy, label="example")
         try:
             run_check(check.check_id, impl, ex)
-        except (ClauseViolation, limits.CallTimeout, limits.OutOfMemory):
-            failures.failed()
+        except (ClauseViolation, limits.CallTimeout, limits.OutOfMemory) as e:
+            clock.failed(e)
             raise
 
     parent = settings.hypothesis
@@ -277,46 +256,36 @@ def _outcome(check: Check, impl: Implementation, dtype: str, settings: RunSettin
     said: list[str] = []
     try:
         try:
-            with _shrink_deadline(failures.budget.remaining), with_reporter(said.append):
+            with bounded(clock), with_reporter(said.append):
                 test()
         finally:
-            spent = failures.spend()
+            used, seconds = clock.spend()
     except ClauseViolation as e:
         if any(_SHRINK_STOPPED in text for text in said):
-            return "fail", (f"{e}\n  (not fully shrunk: shrinking stopped after {spent:.1f} s, this clause's shrink "
-                            "budget (--shrink-budget); this is the smallest failing example found by then)"), False
+            return "fail", (f"{e}\n  (not fully shrunk: {clock.stopped_note(used, seconds)}; this is the smallest "
+                            "failing example found by then)"), False
         return "fail", str(e), True
     except (limits.CallTimeout, limits.OutOfMemory) as e:   # never shrunk: that would repeat the hang
         return "fail", str(e), False
     except Skip as s:
+        if isinstance(clock.last, ClauseViolation):   # a failure found before the check could go on
+            return "fail", (f"{clock.last}\n  (not fully shrunk: while shrinking, a smaller example could not "
+                            f"be checked: {s.reason})"), False
         return "skip", s.reason, None
     except Unsatisfiable as e:
         m = outcomes.current()
         if m.unsupported_configs:
             n, total = m.unsupported_configs, m.unsupported_configs + m.examples
             which = "every configuration drawn" if not m.examples else f"{n} of {total} configurations drawn"
+            family = registry.family_of(impl)
+            spaces = [d for d in family.declarations if d not in ("name", "compile", family.required)]
             return "error", (f"the factory raised Unsupported for {which}, too few to check anything; declare what "
-                             "the kernel supports (" + ", ".join(registry.family_of(impl).declarations)
-                             + ") so that only those are drawn"), None
+                             f"the kernel supports ({', '.join(spaces)}) so that only those are drawn"), None
         return "error", f"Unsatisfiable: {' '.join(str(e).split())}", None
     except Exception as e:
         text = " ".join(str(e).split())
         return "error", f"{type(e).__name__}: {text if len(text) <= 2000 else text[:1997] + '...'}", None
     return "pass", "", None
-
-
-@contextmanager
-def _shrink_deadline(seconds: float):
-    """Hypothesis stops shrinking MAX_SHRINKING_SECONDS after it starts (then reports the smallest
-    failing example found so far); set to this clause's remaining budget for one test."""
-    from hypothesis.internal.conjecture import engine as conjecture
-
-    saved = conjecture.MAX_SHRINKING_SECONDS
-    conjecture.MAX_SHRINKING_SECONDS = max(0.0, seconds)
-    try:
-        yield
-    finally:
-        conjecture.MAX_SHRINKING_SECONDS = saved
 
 
 def run(impl: Implementation, settings: RunSettings, clause_ids: Iterable[str] = (), *,
@@ -327,7 +296,7 @@ def run(impl: Implementation, settings: RunSettings, clause_ids: Iterable[str] =
     for check, dtype in plan(impl, clause_ids):
         if on_start:
             on_start(test_id(check.check_id, dtype), check, dtype)
-        budget = budgets.setdefault(check.clause_id, ShrinkBudget(settings.shrink_budget_s))
+        budget = budgets.setdefault(check.clause_id, settings.shrink_budget())
         result = run_test(check.check_id, impl, dtype, settings, budget)
         results.append(result)
         if on_result:
@@ -348,7 +317,7 @@ def run_check(check_id: str, impl: Implementation, ex: Example) -> None:
     if limits.connected():  # under pe-spec check: what to report should this example crash the process
         limits.send({"ev": "example", "check": check_id, "describe": describe(impl, ex),
                      "reproduce": reproduce_command(check_id, ex)})
-    case = registry_case(impl)(impl, ex, check_id)
+    case = case_type(impl)(impl, ex, check_id)
     try:
         try:
             case.fn  # build (cached per config) before the check, so Unsupported is not a failure
@@ -364,7 +333,7 @@ def run_check(check_id: str, impl: Implementation, ex: Example) -> None:
         raise
 
 
-def registry_case(impl: Implementation) -> type:
+def case_type(impl: Implementation) -> type:
     """The Case class of impl's family (its properties module's CASE)."""
     import importlib
 
@@ -372,7 +341,7 @@ def registry_case(impl: Implementation) -> type:
 
 
 def describe(impl: Implementation, ex: Example) -> str:
-    return registry_case(impl).describe(ex)
+    return case_type(impl).describe(ex)
 
 
 # ---- failure messages ----

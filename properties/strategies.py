@@ -67,22 +67,24 @@ def positions(draw, max_position: int, seq: int, *, lowest: int = 0) -> tuple[in
 
 @reused
 @st.composite
-def leading_dims(draw, rank: int | None = None) -> tuple[int, ...]:
+def leading_dims(draw, rank: int | None = None, smallest: int = 1) -> tuple[int, ...]:
     """(batch, heads) with odd head counts common, or fewer (or more) leading dims; ``rank`` fixes
-    how many."""
+    how many, ``smallest`` the smallest size drawn."""
     if rank is None:
         rank = draw(st.sampled_from([2, 2, 1, 0, 3]), label="lead_rank")
-    sizes = st.sampled_from([1, 2, 3, 5, 7])
+    sizes = st.sampled_from([s for s in (1, 2, 3, 5, 7) if s >= smallest])
     return tuple(draw(sizes, label="lead") for _ in range(rank))
 
 
-def shrink_to_budget(lead: tuple[int, ...], seq: int, width: int) -> tuple[int, ...]:
-    """Leading dims halved, largest first, until lead x seq x width fits MAX_ELEMENTS."""
+def shrink_to_budget(lead: tuple[int, ...], seq: int, width: int, smallest: int = 1) -> tuple[int, ...]:
+    """Leading dims halved, largest first, until lead x seq x width fits MAX_ELEMENTS (none below
+    ``smallest``)."""
     lead = list(lead)
     while lead and _prod(lead) * seq * width > MAX_ELEMENTS:
-        lead[lead.index(max(lead))] = max(1, max(lead) // 2)
-        if all(v == 1 for v in lead):
+        i = lead.index(max(lead))
+        if lead[i] // 2 < smallest:
             break
+        lead[i] = lead[i] // 2
     return tuple(lead)
 
 

@@ -7,6 +7,7 @@ applicable to them (Family.not_applicable), never left out.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 import numpy as np
@@ -26,7 +27,7 @@ from .tensors import bitwise_equal, difference, shares_memory
 
 
 def family_module(impl):
-    """The kernel's family's property package: CASE, examples(...), compile_config(...)."""
+    """The kernel's family's property package: CASE, examples(...), compile_examples(...)."""
     return importlib.import_module(registry.family_of(impl).properties)
 
 
@@ -125,10 +126,14 @@ def test_environment(case: Case) -> None:
 
 
 _COMPILED: dict = {}
-# Each configuration, dtype and input rank is a separate compilation (seconds each on a CPU): the
-# compile check draws the family's compile_examples (one configuration, one rank) and a few
-# examples varying positions and sizes.
+# Each configuration, dtype and input rank is a compilation of its own (seconds each on a CPU): the
+# compile check draws the family's compile_examples (one configuration, one rank, no size-1 dims,
+# which dynamo would specialise) and a few examples varying positions and sizes.
 COMPILE_EXAMPLES = 6
+# Compiled versions allowed per test: one, and one to spare. A kernel whose guards fail on every
+# call (state it keeps in Python ints, recompiling each time) has its first ones checked and the
+# rest reported as not verified, instead of dynamo's silent fallback to eager past its limit.
+RECOMPILE_LIMIT = 2
 
 
 def _compilable(impl) -> str | None:
@@ -141,29 +146,41 @@ def _compile_examples(impl, dtype):
     return family_module(impl).compile_examples(impl, dtype)
 
 
+def _compiled(case: Case, args) -> object:
+    """The test's torch.compile'd kernel, one per configuration, dtype and input rank, compiled
+    from a clean dynamo state (so one test's recompilations do not count against the next)."""
+    key = (id(case.impl), case.cfg, case.ex.dtype, tuple(a.dim() for a in args))
+    if key not in _COMPILED:
+        torch._dynamo.reset()
+        _COMPILED.clear()
+        _COMPILED[key] = torch.compile(case.fn, dynamic=True)
+    return _COMPILED[key]
+
+
+@contextlib.contextmanager
 def _every_call_compiled():
-    """Dynamo keeps at most recompile_limit compiled versions per code object (each dtype, rank
-    and 0/1-specialised size is one) and past it runs the function uncompiled, silently: raise the
-    limit well above what these examples need, and make reaching it an error, never a pass."""
+    """Dynamo runs a function uncompiled once it has recompiled it recompile_limit times, silently:
+    make that an error (FailOnRecompileLimitHit), and do not guard on sizes that merely coincide."""
     import torch._dynamo.config as dynamo
+    import torch.fx.experimental._config as fx
 
-    return dynamo.patch(recompile_limit=max(dynamo.recompile_limit, RECOMPILE_LIMIT), fail_on_recompile_limit_hit=True)
-
-
-RECOMPILE_LIMIT = 64
+    with dynamo.patch(recompile_limit=RECOMPILE_LIMIT, fail_on_recompile_limit_hit=True), \
+            fx.patch(use_duck_shape=False):
+        yield
 
 
 @universal("impl.compile", examples=_compile_examples, applies=_compilable, max_examples=COMPILE_EXAMPLES)
 def test_compile(case: Case) -> None:
+    from torch._dynamo.exc import FailOnRecompileLimitHit
+
     args = case.make_inputs()
-    # One compiled function per configuration, dtype and rank: sharing one across them would run
-    # into dynamo's recompile limit, past which it silently runs the kernel uncompiled.
-    key = (id(case.impl), case.cfg, case.ex.dtype, tuple(a.dim() for a in args))
-    if key not in _COMPILED:
-        _COMPILED[key] = torch.compile(case.fn, dynamic=True)
     try:
         with _every_call_compiled():
-            y = case.invoke(args, _COMPILED[key])
+            y = case.invoke(args, _compiled(case, args))
+    except FailOnRecompileLimitHit:
+        raise outcomes.not_verified(f"torch.compile recompiles the kernel on nearly every call (its guards on the "
+                                    f"kernel's state fail), and past {RECOMPILE_LIMIT} compiled versions dynamo "
+                                    "would run it uncompiled: only the first examples ran compiled") from None
     except Exception as e:
         raise outcomes.not_verified(f"torch.compile could not compile the kernel: {type(e).__name__}: "
                                     f"{str(e).splitlines()[0] if str(e) else ''}") from None

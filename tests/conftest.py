@@ -84,6 +84,29 @@ def expect_verdict(proc, report: dict, deviations: dict[str, str] | None = None)
     expect_table_row(report["implementation"]["target"], report)
 
 
+def expect_clause(target: str, clause_id: str, deviations: dict[str, str]) -> dict:
+    """One clause of a full check (the same seeds and shrink budget as in the full check, so the
+    same result): it fails exactly when it is a documented deviation, a skip says why honestly,
+    and its status is the published table's. A full check split this way runs clause by clause
+    on every worker, with the full check's assertions."""
+    proc, report = engine_report(target, clause_id)
+    (clause,) = report["clauses"]
+    failing = clause["status"] in ("fail", "error")
+    messages = "\n\n".join(t["message"] for t in clause["tests"] if t["status"] in ("fail", "error"))
+    assert failing == (clause_id in deviations), f"{target} {clause_id}: {clause['status']}\n{messages}"
+    if clause["status"] == "skip":
+        assert all(t["message"].startswith(("not applicable", "not verified")) for t in clause["tests"]
+                   if t["status"] == "skip"), [t["message"] for t in clause["tests"]]
+    from pe_spec.publish import conformance
+
+    table = conformance.load_table()
+    published = table["rows"][target]["clauses"][clause_id]["status"] if table and target in table["rows"] else None
+    assert conformance.row(report)["clauses"][clause_id]["status"] == published, (
+        f"{target} {clause_id}: a fresh check gives {clause['status']}, the published table {published} "
+        f"(python -m pe_spec.publish.conformance --only {target})")
+    return report
+
+
 def expect_table_row(target: str, report: dict) -> None:
     """The verdicts a fresh check gives equal what docs/conformance.md publishes for TARGET."""
     from pe_spec.publish import conformance

@@ -89,9 +89,6 @@ def render(matrix: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import pe_spec
-    from pe_spec.harness.render import write_atomic
-
     ap = argparse.ArgumentParser(prog="python tests/known_bug_matrix.py", description=__doc__.splitlines()[0])
     ap.add_argument("--only", action="append", metavar="FAMILY/MODULE", help="re-check only these rows (repeatable)")
     args = ap.parse_args(argv)
@@ -107,14 +104,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{i}/{len(wanted)}] {key} ...", end=" ", flush=True)
         rows[key] = check_row(*key.split("/", 1))
         print(f"{rows[key]['verdict']} ({time.time() - started:.0f} s)", flush=True)
+        _write(rows, every)   # after every row: an interrupted run keeps its rows
+    print(f"wrote {MATRIX_MD.relative_to(T.REPO)} and {MATRIX_JSON.relative_to(T.REPO)}")
+    return 0
+
+
+def _write(rows: dict, every: list[str]) -> None:
+    import pe_spec
+    from pe_spec.harness.render import write_atomic
+
     matrix = {"generated": time.strftime("%Y-%m-%d"), "pe_spec_version": pe_spec.__version__,
               "spec_version": pe_spec.SPEC_VERSION,
               "devices": sorted({d for r in rows.values() for d in r["devices"]}),
               "rows": {k: rows[k] for k in every if k in rows}}
     write_atomic(MATRIX_JSON, json.dumps(matrix, indent=1) + "\n")
     write_atomic(MATRIX_MD, render(matrix))
-    print(f"wrote {MATRIX_MD.relative_to(T.REPO)} and {MATRIX_JSON.relative_to(T.REPO)}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ deliberately broken encodings, so a check that always says "holds" cannot pass.
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -120,12 +118,6 @@ def test_links_are_registered_clauses_or_check_anchors(matrix):
             assert c.link in known
         else:
             assert c.link == "#" + M.check_anchor(key[1]), (key, c.link)
-
-
-def test_runtime_is_small():
-    t0 = time.perf_counter()
-    M.compute()
-    assert time.perf_counter() - t0 < 30, "the matrix should take a few seconds"
 
 
 # --- the checks can fail: deliberately broken encodings ------------------------------------------

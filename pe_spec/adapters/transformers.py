@@ -11,6 +11,8 @@ from the specification is in docs/findings/transformers.md.
 """
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 from pe_spec import rope, sinusoidal
@@ -162,12 +164,15 @@ def marian(cfg: sinusoidal.Config):
 def speech2text(cfg: sinusoidal.Config):
     """Speech2TextDecoder's embed_positions (fairseq's table: rows start at padding_idx + 1 = 2),
     driven through its own position handling: each run of consecutive positions s, s+1, ... is one
-    forward of non-padding input_ids with past_key_values_length=s, as in incremental decoding."""
+    forward of non-padding input_ids with s cached tokens before them, as in incremental decoding
+    (the keyword is past_key_values_length up to transformers 5.23, cache_length from 5.24)."""
     config = transformers.Speech2TextConfig(d_model=cfg.dim, encoder_layers=0, decoder_layers=0,
                                             decoder_attention_heads=1, encoder_attention_heads=1, vocab_size=4,
                                             pad_token_id=1, max_target_positions=cfg.max_position)  # fairseq's 1
     embed_positions = _served(modeling_speech_to_text.Speech2TextDecoder(config), cfg).embed_positions
     token = config.pad_token_id + 1                        # any id but the padding id
+    offset = next(k for k in ("cache_length", "past_key_values_length")
+                  if k in inspect.signature(embed_positions.forward).parameters)
 
     def table(positions: torch.Tensor) -> torch.Tensor:
         p = positions.tolist()
@@ -176,8 +181,7 @@ def speech2text(cfg: sinusoidal.Config):
             if i == len(p) or p[i] != p[i - 1] + 1:
                 runs.append((p[start], i - start))
                 start = i
-        rows = [embed_positions(torch.full((1, n), token, device=cfg.device), past_key_values_length=s)[0]
-                for s, n in runs]
+        rows = [embed_positions(torch.full((1, n), token, device=cfg.device), **{offset: s})[0] for s, n in runs]
         return torch.cat(rows)
 
     return table

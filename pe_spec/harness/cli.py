@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="pe-spec", description="Check positional-encoding kernels against the pe-spec conformance suite.")
     from pe_spec import SPEC_VERSION, __version__
-    from pe_spec.harness.profiles import DEFAULT_PROFILE, PROFILES, SHRINK_BUDGET_S
+    from pe_spec.harness.profiles import DEFAULT_PROFILE, PROFILES, SHRINK_EXAMPLES, SHRINK_SECONDS
     from pe_spec.spec import registry
 
     p.add_argument("--version", action="version", version=f"pe-spec {__version__} (spec {SPEC_VERSION})")
@@ -55,9 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--clause", action="append", default=[], metavar="ID", help="check only this clause (repeatable)")
     c.add_argument("--seed", type=int, default=None,
                    help="seed of the examples (dev/thorough draw a fresh one per run and report it)")
-    c.add_argument("--shrink-budget", type=_seconds, default=SHRINK_BUDGET_S, metavar="SECONDS",
-                   help=f"seconds each clause may spend shrinking its failures (default {SHRINK_BUDGET_S:g}); past "
-                        "it the smallest failing example found so far is reported, marked unshrunk")
+    c.add_argument("--shrink-examples", type=_count, default=SHRINK_EXAMPLES, metavar="N",
+                   help=f"examples each clause may run shrinking its failures (default {SHRINK_EXAMPLES}); past it the "
+                        "smallest failing example found so far is reported, marked as not fully shrunk")
+    c.add_argument("--shrink-seconds", type=_seconds, default=SHRINK_SECONDS, metavar="SECONDS",
+                   help=f"and the wall-clock cap on it per clause (default {SHRINK_SECONDS:g})")
     c.add_argument("--report", metavar="FILE.json", help="write the JSON report")
     c.add_argument("--markdown", metavar="FILE.md", help="write the Markdown report")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress, only the verdict and failures")
@@ -95,6 +97,16 @@ def _seconds(text: str) -> float:
         return parse_timeout(text) or 0.0
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a count: {text!r}")
+    return value
 
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -206,7 +218,8 @@ def _check(args) -> int:
     timeout = _call_timeout(args.call_timeout)
     memory = default_memory_limit() if args.memory_limit is None else (args.memory_limit or None)
     spec = {"target": args.target, "profile": args.profile, "clauses": args.clause, "seed": args.seed,
-            "shrink_budget_s": args.shrink_budget, "call_timeout": timeout, "memory_limit": memory}
+            "shrink_examples": args.shrink_examples, "shrink_seconds": args.shrink_seconds,
+            "call_timeout": timeout, "memory_limit": memory}
     started = time.time()
     progress = Progress(sys.stdout, quiet=args.quiet, target=args.target, profile=args.profile)
     written: list[str] = []

@@ -18,9 +18,11 @@ PROFILES: dict[str, dict] = {
     "thorough": {"max_examples": 400, "derandomize": False},
 }
 DEFAULT_PROFILE = "ci"
-# Seconds one clause may spend shrinking its failures (shared by its dtypes); past it the
-# smallest failing example found so far is reported, marked unshrunk.
-SHRINK_BUDGET_S = 3.0
+# What one clause may spend shrinking its failures (shared by its dtypes): examples (the bound that
+# normally applies, deterministic) and a wall-clock cap; past either, the smallest failing example
+# found so far is reported, marked as not fully shrunk (pe_properties.shrinking).
+SHRINK_EXAMPLES = 300
+SHRINK_SECONDS = 30.0
 
 
 def check_profile(name: str) -> str:
@@ -38,9 +40,9 @@ def seed_of(profile: str, seed: int | None) -> int | None:
 
 
 def run_settings(profile: str = DEFAULT_PROFILE, seed: int | None = None, *,
-                 shrink_budget_s: float = SHRINK_BUDGET_S):
-    """The engine's settings for a run: the profile's hypothesis settings, the seed base, the
-    shrink budget."""
+                 shrink_examples: int = SHRINK_EXAMPLES, shrink_seconds: float = SHRINK_SECONDS):
+    """The engine's settings for a run: the profile's hypothesis settings, the seed, the shrink
+    budget."""
     from hypothesis import HealthCheck, settings
 
     from pe_properties.engine import RunSettings
@@ -53,7 +55,13 @@ def run_settings(profile: str = DEFAULT_PROFILE, seed: int | None = None, *,
                                           HealthCheck.differing_executors, HealthCheck.filter_too_much],
                    **values)
     pin_source_constants()
-    return RunSettings(hypothesis=hyp, profile=profile, seed=seed_of(profile, seed), shrink_budget_s=shrink_budget_s)
+    return RunSettings(hypothesis=hyp, profile=profile, seed=seed_of(profile, seed),
+                       shrink_examples=shrink_examples, shrink_seconds=shrink_seconds)
+
+
+def shrink_settings(settings) -> dict:
+    """The shrink budget of a run, as a report records it."""
+    return {"shrink_examples": settings.shrink_examples, "shrink_seconds": settings.shrink_seconds}
 
 
 # Whether hypothesis's draws ignore the literals of local source files (pin_source_constants).

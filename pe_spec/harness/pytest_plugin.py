@@ -138,8 +138,7 @@ class _Runner:
         from pe_properties import engine
 
         settings = self.state["settings"]
-        budget = self.state["budgets"].setdefault(engine.CHECKS[check_id].clause_id,
-                                                  engine.ShrinkBudget(settings.shrink_budget_s))
+        budget = self.state["budgets"].setdefault(engine.CHECKS[check_id].clause_id, settings.shrink_budget())
         result = engine.run_test(check_id, self.state["impl"], dtype, settings, budget)
         self.item.stash[_RESULT_KEY] = result
         if result.status == "skip":
@@ -291,13 +290,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     from pe_spec.harness import render
     from pe_spec.harness import report as rep
+    from pe_spec.harness.profiles import shrink_settings
 
     controller = session.config.pluginmanager.get_plugin("pe-spec-xdist-controller")
     if controller is not None and controller.order:     # xdist ran the tests: restore the serial order
         controller.sort()
     settings = state["settings"]
     env = rep.environment(state["profile"], settings.seed,
-                          {**state["profile_settings"], "shrink_budget_s": settings.shrink_budget_s,
+                          {**state["profile_settings"], **shrink_settings(settings),
                            **state["limits"], "isolation": "none (in-process pytest)"})
     state["report"] = built = rep.build(state["target"], state["impl"], state["results"], env, state["started"])
     if session.config.getoption("--pe-report"):

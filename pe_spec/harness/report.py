@@ -4,8 +4,12 @@ once; renderers (pe_spec.harness.render) only read it.
 JSON schema (DESIGN.md): {"spec_version", "pe_spec_version", "implementation", "verdict":
 "conformant"|"nonconformant", "summary", "environment", "reproduce", "incident", "output",
 "clauses": [{"id", "level", "title", "status": "pass"|"fail"|"skip"|"error", "detail",
-"worst_ratio", "tests": [...]}]}. ``incident`` (null unless the check process crashed or was
-killed) says what was running; ``output`` counts what the implementation printed, with a tail.
+"worst_ratio", "tests": [{"nodeid" (CHECK_ID[dtype]), "clause_id", "dtype", "status", "message",
+"worst_ratio", "worst_at", "examples", "unsupported_configs", "duration_s", "shrunk" (for a
+failure: whether its counterexample is fully shrunk), "notes"}]}]}. ``environment`` records the
+profile, the seed (null: the profile's fixed one), the shrink budget and the limits.
+``incident`` (null unless the check process crashed or was killed) says what was running;
+``output`` counts what the implementation printed, with a tail.
 A clause passes only when every applicable test of it passed; a test skipped as "not
 applicable" (an undeclared dtype, full rotary only) does not count, one skipped for another
 reason makes the clause "skip" (not verified). The verdict is conformant when no MUST clause

@@ -57,11 +57,12 @@ def main(argv: list[str]) -> int:
     from pe_spec.harness import profiles, report
 
     settings = profiles.run_settings(spec["profile"], spec.get("seed"),
-                                     shrink_budget_s=spec.get("shrink_budget_s", profiles.SHRINK_BUDGET_S))
+                                     shrink_examples=spec.get("shrink_examples", profiles.SHRINK_EXAMPLES),
+                                     shrink_seconds=spec.get("shrink_seconds", profiles.SHRINK_SECONDS))
     outcomes.TARGET = spec["target"]
     tests = engine.plan(impl, spec.get("clauses", ()))
     limits.send({"ev": "environment", "environment": report.environment(
-        spec["profile"], settings.seed, {**profiles.PROFILES[spec["profile"]], "shrink_budget_s": settings.shrink_budget_s})})
+        spec["profile"], settings.seed, {**profiles.PROFILES[spec["profile"]], **profiles.shrink_settings(settings)})})
     limits.send({"ev": "collected", "items": [{"nodeid": engine.test_id(c.check_id, dt), "clause_id": c.clause_id,
                                                "dtype": dt} for c, dt in tests]})
     engine.run(impl, settings, spec.get("clauses", ()),

@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = dict(previous["rows"]) if previous else {}
     if previous and previous["profile"] != args.profile:
         raise SystemExit(f"--only with profile {args.profile} would mix profiles (the table is {previous['profile']})")
-    env = None
+    env = previous["environment"] if previous else None
     for i, target in enumerate(targets, 1):
         started = time.time()
         print(f"[{i}/{len(targets)}] {target} ...", end=" ", flush=True)
@@ -178,24 +178,26 @@ def main(argv: list[str] | None = None) -> int:
         rows[target] = row(report)
         env = report.get("environment") or env
         print(f"{report['verdict']} ({time.time() - started:.0f} s)", flush=True)
+        _write(rows, env, args.profile, list(families))   # after every row: an interrupted run keeps its rows
     if env is None:
         raise SystemExit(f"{PROG}: no check produced a report")
-    ordered = list(families)
-    rows = {t: r for t, r in rows.items() if t in ordered}
-    import pe_spec
-
-    table = {"generated": time.strftime("%Y-%m-%d"), "profile": args.profile, "pe_spec_version": pe_spec.__version__,
-             "spec_version": pe_spec.SPEC_VERSION,
-             "environment": {k: env.get(k) for k in ("python", "torch", "devices", "triton_interpret")}
-             | {"libraries": distribution_versions()},
-             "rows": dict(sorted(rows.items(), key=lambda kv: ordered.index(kv[0])))}
-    from pe_spec.harness.report import write_atomic
-
-    write_atomic(TABLE_JSON, json.dumps(table, indent=1, sort_keys=False) + "\n")
-    write_atomic(TABLE_MD, render(table) + "\n")
     print(f"wrote {TABLE_MD.relative_to(DOCS.parent)} and {TABLE_JSON.relative_to(DOCS.parent)}")
     return 0
 
+
+def _write(rows: dict, env: dict | None, profile: str, ordered: list[str]) -> None:
+    import pe_spec
+    from pe_spec.harness.render import write_atomic
+
+    if env is None:
+        return
+    table = {"generated": time.strftime("%Y-%m-%d"), "profile": profile, "pe_spec_version": pe_spec.__version__,
+             "spec_version": pe_spec.SPEC_VERSION,
+             "environment": {k: env.get(k) for k in ("python", "torch", "devices", "triton_interpret")}
+             | {"libraries": distribution_versions()},
+             "rows": {t: rows[t] for t in ordered if t in rows}}
+    write_atomic(TABLE_JSON, json.dumps(table, indent=1, sort_keys=False) + "\n")
+    write_atomic(TABLE_MD, render(table) + "\n")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -58,8 +58,10 @@ def _config_pool(impl: Implementation, size: int) -> tuple[dict, ...]:
 def compile_examples(impl: Implementation, dtype: str):
     """impl.compile's examples: one configuration, the pooled one serving the longest context (so
     positions reach every regime), and x of one rank, [batch, heads, seq, head_dim] as attention
-    passes it: each configuration, dtype and rank is a compilation of its own (seconds on a CPU)."""
-    return examples(impl, dtype, config=max(config_pool(impl), key=lambda c: c["max_position"]), lead_rank=2)
+    passes it, no dim of size 1 (which dynamo specialises): each configuration, dtype, rank and
+    specialisation is a compilation of its own (seconds on a CPU)."""
+    return examples(impl, dtype, config=max(config_pool(impl), key=lambda c: c["max_position"]), lead_rank=2,
+                    min_seq=2, smallest_lead=2)
 
 
 @reused
@@ -102,10 +104,10 @@ def _pool_strategy(impl: Implementation) -> st.SearchStrategy:
 def examples(draw, impl: Implementation, dtype: str, *,
              extra: Callable[..., dict] | None = None, min_seq: int = 1, max_seq: int = 24,
              lowest_position: int = 0, position_room: int = 0, config: dict | None = None,
-             lead_rank: int | None = None):
+             lead_rank: int | None = None, smallest_lead: int = 1):
     """An Example for a RoPE check. ``position_room`` keeps positions + room < max_position;
     ``config`` fixes the configuration (a dict) instead of drawing it, ``lead_rank`` the number of
-    leading dims of x."""
+    leading dims of x, ``smallest_lead`` their smallest size."""
     config = dict(config) if config is not None else draw(configs(impl), label="config")
     decode = min_seq <= 1 and lead_rank in (None, 2) and draw(_DECODE, label="batched_decode")
     seq = 1 if decode else draw(st.integers(min_seq, max_seq), label="seq")
@@ -113,8 +115,8 @@ def examples(draw, impl: Implementation, dtype: str, *,
     if limit <= lowest_position:
         reject()
     pos = draw(positions(limit, seq, lowest=lowest_position), label="positions")
-    lead = draw(_DECODE_LEAD if decode else leading_dims(lead_rank), label="lead")
-    lead = shrink_to_budget(lead, seq, config["head_dim"])
+    lead = draw(_DECODE_LEAD if decode else leading_dims(lead_rank, smallest_lead), label="lead")
+    lead = shrink_to_budget(lead, seq, config["head_dim"], smallest_lead)
     seed = draw(st.integers(0, 2**32 - 1), label="seed")
     base = Example(config=config, dtype=dtype, lead=lead, positions=pos, seed=seed)
     if extra is None:

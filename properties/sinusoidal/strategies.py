@@ -39,11 +39,11 @@ def _maxes(impl: Implementation) -> list[int]:
 def compile_examples(impl: Implementation, dtype: str):
     """impl.compile's examples: one configuration per dtype (a compilation each): the first dim
     the convention defines, the last base (not the paper's 10000, so a kernel ignoring its base
-    shows), the longest table."""
+    shows), the longest table; at least two positions (dynamo specialises a size-1 dim)."""
     bases = impl.get("bases") or BASES
     config = {"dim": (dims(impl) or [DIMS[0]])[0], "base": float(bases[-1]), "max_position": max(_maxes(impl)),
               "dtype": dtype, "device": "cpu"}
-    return examples(impl, dtype, config=config)
+    return examples(impl, dtype, config=config, min_seq=2)
 
 
 @reused
