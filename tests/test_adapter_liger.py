@@ -57,7 +57,7 @@ def test_liger_adapter_names_interpreter_and_dtypes():
     assert report["implementation"]["name"] == HF_LAYOUT
     assert report["environment"]["triton_interpret"] == ("1" if INTERPRETED else "")
     declared = report["implementation"]["declared"]["dtypes"]
-    assert declared == (["float32", "float16"] if INTERPRETED else ["float32", "bfloat16", "float16"])
+    assert list(declared) == (["float32", "float16"] if INTERPRETED else ["float32", "bfloat16", "float16"])
 
 
 @pytest.mark.parametrize("check_id", ["device.counterpart", "rope.reference"])
