@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from conftest import REPO, check_report, run_cli, statuses
+from conftest import check_report, run_cli, statuses
 from pe_spec.spec import clauses
 
 OFF_BY_ONE = textwrap.dedent('''
