@@ -1,7 +1,9 @@
 """The ambient settings impl.environment runs a kernel under, and its two calls.
 
 ``autocast-bf16``: the call inside torch.autocast(bfloat16) on the input's device;
-``default-dtype-bf16``: the kernel built (fresh) under torch.set_default_dtype(torch.bfloat16).
+``default-dtype-bf16``: the kernel built (fresh) and called under torch.set_default_dtype(torch.bfloat16),
+so float tensors it makes without a dtype, at build or at call time, are bf16 (the
+``default-dtype-call`` regime; its first use in a fresh process is impl.environment#fresh-process).
 """
 from __future__ import annotations
 
@@ -30,20 +32,32 @@ def environment_calls(positions: np.ndarray) -> tuple[tuple[str, np.ndarray], tu
     return (label, first), ("the second call (at the drawn positions)", positions)
 
 
-def built_for(case, env: str) -> Callable:
-    """A fresh build (no state left by other clauses); for default-dtype-bf16, built under it."""
-    if env != "default-dtype-bf16":
-        return case.build(fresh=True)
+DEFAULT_DTYPE_ENVIRONMENT = "default-dtype-bf16"
+
+
+@contextlib.contextmanager
+def default_dtype(dtype: torch.dtype):
     previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.bfloat16)
+    torch.set_default_dtype(dtype)
     try:
-        return case.build(fresh=True)
+        yield
     finally:
         torch.set_default_dtype(previous)
 
 
+def built_for(case, env: str) -> Callable:
+    """A fresh build (no state left by other clauses); for default-dtype-bf16, built under it."""
+    if env != DEFAULT_DTYPE_ENVIRONMENT:
+        return case.build(fresh=True)
+    with default_dtype(torch.bfloat16):
+        return case.build(fresh=True)
+
+
 def ambient(env: str, args: tuple):
-    """The context a call runs in under env (an autocast region on the inputs' device)."""
+    """The context a call runs in under env: an autocast region on the inputs' device, or the bf16
+    default dtype."""
     if env == "autocast-bf16":
         return torch.autocast(device_type=args[0].device.type, dtype=torch.bfloat16)
+    if env == DEFAULT_DTYPE_ENVIRONMENT:
+        return default_dtype(torch.bfloat16)
     return contextlib.nullcontext()

@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from pe_spec.spec import regimes as regime_spec
 from pe_spec.spec.contract import Implementation, Unsupported
 
 from . import engine, limits
@@ -46,6 +47,30 @@ class Case:
     def environments(cls, dtype: str) -> list[str]:
         """The ambient settings impl.environment draws for this dtype (pe_properties.ambient)."""
         raise NotImplementedError
+
+    def shape_regimes(self) -> set[str]:
+        """The regimes the example's shapes reach (wide heads, many heads, ...): the family's to say."""
+        return set()
+
+    def regimes(self) -> set[str]:
+        """Every input regime (pe_spec.spec.regimes) this example reaches, for the report."""
+        ex = self.ex
+        out = self.shape_regimes()
+        if ex.dtype == "float64":
+            out.add("float64")
+        if ex.inputs.get("magnitude"):
+            out.add(f"magnitude-{ex.inputs['magnitude']}")
+        if ex.inputs.get("storage") == "large":
+            out.add("large-storage")
+        if ex.extra.get("layout") in regime_spec.BY_NAME:
+            out.add(ex.extra["layout"])
+        if ex.extra.get("environment") == "default-dtype-bf16":
+            out.add("default-dtype-call")
+        if ex.extra.get("process") == "fresh":
+            out.add("fresh-process")
+        if any(p < 0 for p in ex.extra.get("below", ())):
+            out.add("negative-positions")
+        return out
 
     def make_inputs(self, *, positions: np.ndarray | None = None, seed: int | None = None,
                     lead: tuple[int, ...] | None = None) -> Args:
@@ -175,7 +200,7 @@ class Case:
         An allocation failure with the check process near its memory limit means the implementation
         holds on to what it allocated: limits.OutOfMemory ends the test without shrinking and the
         remaining tests are not run (pe-spec keeps a reserve to finish and report)."""
-        what = f"{who} raised {exception_text(e)}"
+        what = f"{who} raised {exception_text(e)}{self.dtype_hint(e)}"
         if limits.allocation_failure(e) and limits.near_memory_limit():
             limits.ran_out_of_memory()
             raise limits.OutOfMemory(engine.failure_text(
@@ -183,8 +208,29 @@ class Case:
                 "the remaining checks are not run"))
         self.fail(what)
 
+    def dtype_hint(self, e: BaseException) -> str:
+        """For an error that names the example's dtype, from a kernel that did not declare its dtypes:
+        the declaration to add if it does not support that dtype (a bare failure would not say)."""
+        if self.impl.get("dtypes") is not None or not _names_dtype(str(e), self.ex.dtype):
+            return ""
+        others = ", ".join(repr(d) for d in engine.DTYPES if d != self.ex.dtype)
+        return (f"; if {self.impl.name} does not support {self.ex.dtype}, declare the dtypes it does "
+                f"support (dtypes=({others})) and {self.ex.dtype} is not drawn")
+
     def measure(self, observed: np.ndarray, allowed: np.ndarray, what: str, locate: Callable[[tuple], str]) -> None:
         engine.measure(self, observed, allowed, what, locate)
+
+
+_DTYPE_WORDS = {"float64": ("float64", "double", "f64"), "float32": ("float32", "f32"),
+                "bfloat16": ("bfloat16", "bf16"), "float16": ("half", "fp16", "f16")}
+
+
+def _names_dtype(text: str, dtype: str) -> bool:
+    import re
+
+    text = text.lower()
+    return any(w in text for w in _DTYPE_WORDS[dtype]) or (
+        dtype == "float16" and re.search(r"(?<!b)float16", text) is not None)
 
 
 def exception_text(e: BaseException) -> str:

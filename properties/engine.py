@@ -34,7 +34,7 @@ from .outcomes import ClauseViolation, Skip
 from .shrinking import ShrinkBudget, ShrinkClock, bounded
 from .shrinking import STOPPED as _SHRINK_STOPPED
 
-DTYPES = ("float32", "bfloat16", "float16")
+DTYPES = ("float32", "bfloat16", "float16", "float64")
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,9 @@ class Example:
     """One drawn example, JSON-serialisable so a failure can be replayed from one command line.
 
     x is regenerated from ``seed`` (many vectors per example at no drawing cost); ``extra``
-    holds what a particular check draws beyond the common fields (a shift, a second seed, ...).
+    holds what a particular check draws beyond the common fields (a shift, a second seed, ...);
+    ``inputs`` how every input of the example is made beyond its shape (its magnitude, its
+    storage: pe_spec.spec.regimes), for every check alike.
     """
 
     config: dict
@@ -52,6 +54,7 @@ class Example:
     seed: int
     device: str = "cpu"
     extra: dict = field(default_factory=dict)
+    inputs: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -96,6 +99,7 @@ class TestResult:
     worst_at: str = ""
     examples: int = 0
     unsupported_configs: int = 0
+    regimes: dict[str, int] = field(default_factory=dict)   # regime -> examples that reached it
     duration_s: float = 0.0
     shrunk: bool | None = None   # for a failure: whether its counterexample is minimal
     notes: list[str] = field(default_factory=list)
@@ -221,7 +225,7 @@ def run_test(check_id: str, impl: Implementation, dtype: str, settings: RunSetti
     m = outcomes.current()
     return TestResult(nodeid=tid, clause_id=check.clause_id, dtype=dtype, status=status, message=message,
                       worst_ratio=m.worst_ratio if m.measured else None, worst_at=m.worst_detail,
-                      examples=m.examples, unsupported_configs=m.unsupported_configs,
+                      examples=m.examples, unsupported_configs=m.unsupported_configs, regimes=dict(m.regimes),
                       duration_s=round(time.perf_counter() - started, 3),
                       shrunk=shrunk if status == "fail" else None, notes=list(m.notes))
 
@@ -324,7 +328,7 @@ def run_check(check_id: str, impl: Implementation, ex: Example) -> None:
         except Unsupported:
             outcomes.record_unsupported()
             reject()
-        outcomes.record_example()
+        outcomes.record_example(case.regimes())
         check.fn(case)
     except limits.CallTimeout as e:
         # Not a ClauseViolation (an Exception), so hypothesis does not replay the hang to shrink it.

@@ -48,6 +48,8 @@ def load(target: str) -> Implementation:
     if not isinstance(obj, Implementation):
         raise LoadError(f"{target} is a {type(obj).__name__}, not an implementation: decorate its factory "
                         f"with {registry.decorator_hints()}")
+    if not obj.target:
+        obj.target = target
     return obj
 
 

@@ -17,6 +17,7 @@ class TestMeasure:
     examples: int = 0
     measured: bool = False
     unsupported_configs: int = 0
+    regimes: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -35,8 +36,12 @@ def current() -> TestMeasure:
     return MEASURES[_current[0]]
 
 
-def record_example() -> None:
-    current().examples += 1
+def record_example(regimes=()) -> None:
+    """One example checked, reaching the given input regimes (pe_spec.spec.regimes)."""
+    m = current()
+    m.examples += 1
+    for name in regimes:
+        m.regimes[name] = m.regimes.get(name, 0) + 1
 
 
 def record_ratio(ratio: float, detail: str = "") -> None:

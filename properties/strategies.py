@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import lru_cache, wraps
 from typing import Callable
 
+import numpy as np
 from hypothesis import strategies as st
 
 from pe_spec.spec.contract import Implementation
@@ -63,6 +64,60 @@ def positions(draw, max_position: int, seq: int, *, lowest: int = 0) -> tuple[in
     unique = pattern == "distinct"
     offsets = draw(st.lists(st.integers(-span, span), min_size=seq, max_size=seq, unique=unique), label="offsets")
     return tuple(min(max(center + o, lowest), hi) for o in offsets)
+
+
+@reused
+@st.composite
+def block_positions(draw, max_position: int, seq: int, *, lowest: int = 0) -> tuple[int, ...]:
+    """seq consecutive positions (a long prefill) in [lowest, max_position), starting near a regime
+    centre; the caller makes sure seq fits."""
+    hi = max_position - 1
+    centers = [c for c in REGIMES if lowest <= c <= hi] + [hi]
+    center = draw(st.sampled_from(centers), label="regime")
+    start = draw(st.integers(max(lowest, min(center - seq, hi - seq + 1)), max(lowest, min(center, hi - seq + 1))),
+                 label="start")
+    return tuple(range(start, start + seq))
+
+
+# Beyond this many items, a permutation or list of integers is drawn as one seed and made with
+# numpy: hypothesis draws (and shrinks) each element of a list, too slow for thousands of tokens.
+SEEDED_LIST_ABOVE = 64
+
+
+def permutation(draw, items, label: str) -> list:
+    items = list(items)
+    if len(items) <= SEEDED_LIST_ABOVE:
+        return list(draw(st.permutations(items), label=label))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label=f"{label}_seed"))
+    return [items[i] for i in rng.permutation(len(items))]
+
+
+def integer_list(draw, n: int, lo: int, hi: int, label: str, *, near: int | None = None) -> list[int]:
+    """n integers in [lo, hi], or, with near, mostly in [lo, min(hi, lo + near)]."""
+    if n <= SEEDED_LIST_ABOVE:
+        element = st.integers(lo, hi) if near is None else st.one_of(st.integers(lo, min(hi, lo + near)),
+                                                                     st.integers(lo, hi))
+        return list(draw(st.lists(element, min_size=n, max_size=n), label=label))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label=f"{label}_seed"))
+    top = hi if near is None else min(hi, lo + near)
+    return [int(v) for v in rng.integers(lo, top + 1, size=n)]
+
+
+# Input magnitudes and storage (Example.inputs; pe_spec.spec.regimes): one example in eight is
+# huge, one tiny, one a view at the far end of a large buffer (independently).
+_MAGNITUDE = st.sampled_from([None] * 6 + ["huge", "tiny"])
+_LARGE_STORAGE = st.sampled_from([False] * 7 + [True])
+
+
+def input_regimes(draw, *, large_storage: bool = True) -> dict:
+    """Example.inputs: the magnitude and storage regime of the example's input tensors."""
+    out = {}
+    magnitude = draw(_MAGNITUDE, label="magnitude")
+    if magnitude:
+        out["magnitude"] = magnitude
+    if large_storage and draw(_LARGE_STORAGE, label="large_storage"):
+        out["storage"] = "large"
+    return out
 
 
 @reused

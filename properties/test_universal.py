@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from pe_spec.spec import registry
 from pe_spec.spec.contract import Unsupported
 
-from . import outcomes
+from . import fresh, outcomes
 from .ambient import ambient, built_for, environment_calls
 from .case import Case
 from .engine import property_test
-from .strategies import other_positions
+from .strategies import REGIMES, other_positions
 from .tensors import bitwise_equal, difference, shares_memory
 
 
@@ -123,6 +123,40 @@ def test_environment(case: Case) -> None:
         with ambient(env, args):
             y = case.call(args, fn)
         case.expect_reference(y, args, f"under {env}, {label} leaves the tolerance model")
+
+
+def _fresh_examples(impl, dtype):
+    return examples(impl, dtype, extra=lambda draw, ex: {"process": "fresh"})
+
+
+def _loaded_from_target(impl) -> str | None:
+    if not getattr(impl, "target", None):
+        return (f"{outcomes.NOT_VERIFIED}: {impl.name} was not loaded from a target ('file.py:name' or "
+                "'module:name'), so a fresh interpreter cannot load it")
+    return None
+
+
+@universal("impl.environment#fresh-process", examples=_fresh_examples, dtypes=("float32",),
+           applies=_loaded_from_target, max_examples=1)
+def test_environment_fresh_process(case: Case) -> None:
+    """The kernel's first use in a fresh interpreter that set the bf16 default dtype before importing
+    it (pe_properties.fresh): one call at the drawn positions, the regime centres below max_position
+    and the cache edge, so a first-use cache is built under that default and read at once."""
+    import json
+
+    top = case.cfg.max_position - 1
+    at = sorted({*map(int, case.positions), *(c for c in REGIMES if c < top), top})
+    args = case.make_inputs(positions=np.asarray(at, dtype=np.int64))
+    done = fresh.first_call(case.impl.target, json.dumps(case.ex.config), args)
+    label = "in a fresh interpreter that set the bf16 default dtype before importing the kernel, its first call"
+    if done.error:
+        case.fail(f"{label} failed: {done.error}")
+    shape = case.expected_output(args)[0]
+    if not isinstance(done.output, torch.Tensor) or tuple(done.output.shape) != tuple(shape):
+        got = tuple(done.output.shape) if isinstance(done.output, torch.Tensor) else type(done.output).__name__
+        case.fail(f"{label} returned {got}, where the contract prescribes {tuple(shape)}")
+    case.expect_reference(done.output, args, f"{label} leaves the tolerance model (a cache built at first use "
+                                             "under the default dtype)")
 
 
 _COMPILED: dict = {}

@@ -118,6 +118,7 @@ def kernel(family: str, module: str):
     """The row's Implementation (its module's ``kernel``), imported once."""
     name = f"known_bug_{family}_{module}"
     mod = sys.modules.get(name) or _import(kernel_file(family, module), name)
+    mod.kernel.target = f"{kernel_file(family, module)}:kernel"   # impl.environment#fresh-process reloads it
     return mod.kernel
 
 

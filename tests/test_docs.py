@@ -109,7 +109,7 @@ def test_every_test_function_is_registered_and_marked(checks):
 
 def test_tolerance_doc_has_the_current_constants(generated):
     text = generated["tolerance.md"]
-    names = ["PHASE_LOG_FACTOR", "PHASE_CONST", "AMPLITUDE_OUT", "AMPLITUDE_COMPUTE", "FLOOR_SUBNORMALS",
+    names = ["PHASE_LOG_FACTOR", "PHASE_CONST", "AMPLITUDE_OUT", "AMPLITUDE_COMPUTE", "FLOOR_NORMALS",
              "MAX_PHASE_DISPLACEMENT"]
     for name in names:
         value = getattr(tolerance, name)

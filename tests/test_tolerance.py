@@ -50,9 +50,10 @@ def test_phase_bound_is_per_pair_and_grows_with_position():
     assert b[0, -1] < b[0, 0] / 1000       # the slow pairs get a far smaller allowance
 
 
-def test_compute_precision_is_at_least_fp32():
-    assert tolerance.compute_roundoff("bfloat16") == UNIT_ROUNDOFF["float32"]
-    assert tolerance.compute_roundoff("float64") == UNIT_ROUNDOFF["float64"]
+def test_compute_precision_is_fp32_for_every_dtype():
+    # float64 inputs may be rotated by fp32 angles (transformers' Llama path does): no stricter angle.
+    for dt in ("float64", "float32", "bfloat16", "float16"):
+        assert tolerance.compute_roundoff(dt) == UNIT_ROUNDOFF["float32"]
     assert tolerance.amplitude_bound("bfloat16") > tolerance.amplitude_bound("float32")
 
 

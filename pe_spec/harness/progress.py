@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from typing import TextIO
 
-from pe_spec.harness.render import output_notes, verdict_line
+from pe_spec.harness.render import output_notes, regimes_line, verdict_line
 
 
 class Progress:
@@ -86,4 +86,6 @@ class Progress:
                 self._print(line)
         if not self.quiet:
             self._print()
+            if report.get("regimes"):
+                self._print(regimes_line(report))
         self._print(f"{verdict_line(report)}  [{time.time() - self._started:.1f}s]")

@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from pe_spec.harness.report import regimes_line
+
 
 def output_notes(report: dict, lines: int = 5) -> list[str]:
     """One line per stream the implementation wrote to, with its last few lines."""
@@ -47,6 +49,11 @@ def to_markdown(report: dict) -> str:
     notes = output_notes(report)
     if notes:
         lines += ["", "```", *notes, "```"]
+    if report.get("regimes"):
+        lines += ["", "## Input regimes", "", regimes_line(report), "",
+                  "| regime | status | tests | examples | why not applicable |", "|---|---|---|---|---|"]
+        lines += [f"| `{r['name']}` | {r['status']} | {r['tests']} | {r['examples']} | {r['reason']} |"
+                  for r in report["regimes"]]
     failures = [t for c in report["clauses"] for t in c["tests"] if t["status"] in ("fail", "error")]
     if failures:
         lines += ["", "## Failures", ""]

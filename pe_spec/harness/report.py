@@ -5,8 +5,10 @@ JSON schema (DESIGN.md): {"spec_version", "pe_spec_version", "implementation", "
 "conformant"|"nonconformant", "summary", "environment", "reproduce", "incident", "output",
 "clauses": [{"id", "level", "title", "status": "pass"|"fail"|"skip"|"error", "detail",
 "worst_ratio", "tests": [{"nodeid" (CHECK_ID[dtype]), "clause_id", "dtype", "status", "message",
-"worst_ratio", "worst_at", "examples", "unsupported_configs", "duration_s", "shrunk" (for a
-failure: whether its counterexample is fully shrunk), "notes"}]}]}. ``environment`` records the
+"worst_ratio", "worst_at", "examples", "unsupported_configs", "regimes" ({regime: examples}),
+"duration_s", "shrunk" (for a failure: whether its counterexample is fully shrunk), "notes"}]}],
+"regimes": [{"name", "status": "reached"|"not reached"|"not applicable", "reason", "tests",
+"examples"}]} (pe_spec.spec.regimes: the input regimes, which tests reached each). ``environment`` records the
 profile, the seed (null: the profile's fixed one), the shrink budget and the limits.
 ``incident`` (null unless the check process crashed or was killed) says what was running;
 ``output`` counts what the implementation printed, with a tail.
@@ -27,7 +29,7 @@ from pe_properties.engine import TestResult
 from pe_properties.outcomes import NOT_APPLICABLE
 
 from pe_spec import SPEC_VERSION, __version__
-from pe_spec.spec import clauses
+from pe_spec.spec import clauses, regimes, registry
 
 __all__ = ["TestResult", "ClauseResult", "aggregate", "build", "environment", "NOT_APPLICABLE"]
 _RANK = {"fail": 0, "error": 1, "skip": 2, "pass": 3}
@@ -130,8 +132,40 @@ def build(target: str, impl, results: list[TestResult], env: dict, started: floa
         "output": output,
         "time_start": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(time.time() - started, 3),
+        "regimes": regimes_of(impl["family"], results),
         "clauses": [_clause_json(c) for c in per_clause],
     }
+
+
+def regimes_of(family: str, results: list[TestResult]) -> list[dict]:
+    """Per input regime (pe_spec.spec.regimes): the tests that reached it and their examples, or why
+    it cannot apply to the family's kernels; "not reached" when it applies and no example met it
+    (the kernel's declarations exclude it, or its tests did not run)."""
+    record = registry.get(family)
+    out = []
+    for regime in regimes.REGIMES:
+        if regime.name in record.regimes_not_applicable:
+            out.append({"name": regime.name, "status": "not applicable",
+                        "reason": record.regimes_not_applicable[regime.name], "tests": 0, "examples": 0})
+            continue
+        reached = [t for t in results if t.regimes.get(regime.name)]
+        out.append({"name": regime.name, "status": "reached" if reached else "not reached", "reason": "",
+                    "tests": len(reached), "examples": sum(t.regimes[regime.name] for t in reached)})
+    return out
+
+
+def regimes_line(report: dict) -> str:
+    """One line on the regimes: how many were reached, and those that were not."""
+    rows = report.get("regimes") or []
+    applicable = [r for r in rows if r["status"] != "not applicable"]
+    missed = [r["name"] for r in applicable if r["status"] == "not reached"]
+    na = [r["name"] for r in rows if r["status"] == "not applicable"]
+    text = f"input regimes reached: {len(applicable) - len(missed)} of {len(applicable)}"
+    if missed:
+        text += f" (not reached: {', '.join(missed)})"
+    if na:
+        text += f"; not applicable to {report['implementation']['family']} kernels: {', '.join(na)}"
+    return text
 
 
 def _clause_json(c: ClauseResult) -> dict:

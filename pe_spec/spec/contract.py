@@ -42,7 +42,7 @@ class Implementation:
     CACHE_SIZE, so kernels holding tables sized by max_position do not accumulate them.
     """
 
-    CACHE_SIZE = 16   # above the 12-config pool the strategies draw most examples from
+    CACHE_SIZE = 24   # above the 12-config pool and the wide-heads pool the strategies draw most examples from
 
     def __init__(self, family: str, factory: Callable[[Any], Callable], name: str,
                  declared: Mapping[str, Any] | None = None) -> None:
@@ -53,6 +53,7 @@ class Implementation:
         self.__doc__ = getattr(factory, "__doc__", None)
         self.__wrapped__ = factory
         self._cache: dict = {}
+        self.target = ""      # the target string it was loaded from, if any (a fresh process reloads it)
 
     def __repr__(self) -> str:
         return f"<{self.family} implementation {self.name} {self.declared}>"

@@ -11,12 +11,20 @@ UNIT_ROUNDOFF: dict[str, float] = {
     "bfloat16": 2.0**-8,
     "float16": 2.0**-11,
 }
-# Smallest positive subnormal: the absolute error floor of one rounding near zero.
-SMALLEST_SUBNORMAL: dict[str, float] = {
-    "float64": 2.0**-1074,
-    "float32": 2.0**-149,
-    "bfloat16": 2.0**-133,
-    "float16": 2.0**-24,
+# Smallest positive normal number: below it a kernel may flush results (and inputs) to zero
+# (FTZ/DAZ, the default of many GPU and vectorised CPU paths), an absolute error below it.
+SMALLEST_NORMAL: dict[str, float] = {
+    "float64": 2.0**-1022,
+    "float32": 2.0**-126,
+    "bfloat16": 2.0**-126,
+    "float16": 2.0**-14,
+}
+# Largest finite number: bf16 shares fp32's range, fp16's ends at 65504.
+LARGEST: dict[str, float] = {
+    "float64": float(np.finfo(np.float64).max),
+    "float32": float(np.finfo(np.float32).max),
+    "bfloat16": float(2**127 * (2 - 2**-7)),
+    "float16": 65504.0,
 }
 # Largest position p for which every integer 0..p is exactly representable.
 EXACT_INTEGER_LIMIT: dict[str, int] = {"float64": 2**53, "float32": 2**24, "bfloat16": 2**8, "float16": 2**11}

@@ -32,8 +32,14 @@ class Family:
     # its generic statement, and the universal clauses that cannot apply to it (with why).
     universal: Mapping[str, str] = field(default_factory=dict)
     not_applicable: Mapping[str, str] = field(default_factory=dict)
+    # The input regimes (pe_spec.spec.regimes) its kernels cannot meet, with why: reported as such.
+    regimes_not_applicable: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from pe_spec.spec import regimes
+
+        for name in self.regimes_not_applicable:
+            regimes.get(name)   # a typo fails at import time
         if not self.page:
             object.__setattr__(self, "page", f"{self.name}.md")
         overlap = set(self.universal) & set(self.not_applicable)

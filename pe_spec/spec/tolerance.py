@@ -5,8 +5,10 @@ generated from the constants and derivation below. The model is per rotated pair
 has its own frequency w_i, hence its own angle error, so a bound sized for the fastest pair at
 long context does not hide an error in the slow ones.
 
-Let u_o be the unit roundoff of the output dtype and u_c = min(u_o, u_fp32) the compute
-roundoff (angles are computed in at least fp32; a float64 kernel computes in float64).
+Let u_o be the unit roundoff of the output dtype and u_c = u_fp32 the compute roundoff: angles,
+cos and sin are computed in at least fp32, and fp32 is enough for every dtype, float64 included
+(a float64 input may be rotated by fp32 angles, as transformers' Llama path does: what float64
+buys is exact storage of x and of the output, not exact angles).
 
 1. Inverse frequency. w_i = base**(-2i/d) computed as pow/exp of a rounded exponent has
    relative error at most u_c * (PHASE_LOG_FACTOR * |ln w_i| + PHASE_CONST - 2): the exponent
@@ -20,8 +22,15 @@ roundoff (angles are computed in at least fp32; a float64 kernel computes in flo
 3. Amplitude. cos/sin of the rounded angle (<= 2 u_c absolute), possibly cached in the output
    dtype (u_o each), two products and a sum rounded to the output dtype: per pair the error
    vector has norm at most ||x_pair|| (AMPLITUDE_OUT * u_o + AMPLITUDE_COMPUTE * u_c).
-4. Floor. Products near zero lose relative accuracy in subnormals: FLOOR_SUBNORMALS smallest
-   subnormals of the output dtype per pair.
+4. Floor. Near zero, results below the smallest normal number may be flushed to zero and
+   subnormal inputs read as zero (FTZ/DAZ, the default of GPU and vectorised CPU paths): at most
+   one smallest normal per component, under sqrt(2) per pair, so FLOOR_NORMALS = 2 smallest
+   normals of the range dtype (range_dtype: the output dtype, fp32 for float64, which may be
+   computed in fp32) per pair. Inputs are drawn across each dtype's whole range (the magnitude
+   regimes, pe_spec.spec.regimes): up to LARGEST / 64, where no correct kernel overflows (each
+   output component is a sum of two products of at most LARGEST / 64), down to tiny values
+   whose components reach the subnormals; the relative terms hold throughout, and below a few
+   smallest normals the floor allows the flush.
 
 A kernel that computes w or theta in bf16/fp16, or casts positions to half precision, has a
 relative angle error of order u_bf16 = 2**-8 (u_fp16 = 2**-11) where the allowance is
@@ -46,13 +55,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pe_spec.spec.dtypes import SMALLEST_SUBNORMAL, UNIT_ROUNDOFF, check_name
+from pe_spec.spec.dtypes import SMALLEST_NORMAL, UNIT_ROUNDOFF, check_name
 
 PHASE_LOG_FACTOR = 2.0
 PHASE_CONST = 6.0
 AMPLITUDE_OUT = 8.0
 AMPLITUDE_COMPUTE = 4.0
-FLOOR_SUBNORMALS = 8.0
+FLOOR_NORMALS = 2.0
 # A rotation by any wrong angle moves a vector by at most twice its norm.
 MAX_PHASE_DISPLACEMENT = 2.0
 
@@ -62,8 +71,15 @@ def output_roundoff(dtype: str) -> float:
 
 
 def compute_roundoff(dtype: str) -> float:
-    """Angles are computed in at least fp32; in float64 when the output is float64."""
-    return min(output_roundoff(dtype), UNIT_ROUNDOFF["float32"])
+    """Angles, cos and sin are computed in at least fp32, which is enough for every output dtype."""
+    check_name(dtype)
+    return UNIT_ROUNDOFF["float32"]
+
+
+def range_dtype(dtype: str) -> str:
+    """The dtype whose range bounds a correct kernel's arithmetic on inputs of dtype: the dtype
+    itself, fp32 for float64 (which may be computed in fp32)."""
+    return "float32" if check_name(dtype) == "float64" else dtype
 
 
 def phase_bound(positions: np.ndarray, inv_freq: np.ndarray, dtype: str) -> np.ndarray:
@@ -81,7 +97,7 @@ def amplitude_bound(dtype: str) -> float:
 
 
 def floor_bound(dtype: str) -> float:
-    return FLOOR_SUBNORMALS * SMALLEST_SUBNORMAL[check_name(dtype)]
+    return FLOOR_NORMALS * SMALLEST_NORMAL[range_dtype(dtype)]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import torch
 
 from pe_spec.families.rope import reference
 from pe_spec.families.rope.contract import Config, check_counterpart
-from pe_spec.spec import tolerance
+from pe_spec.spec import regimes, tolerance
 from pe_spec.spec.contract import ContractError, Implementation
 from pe_spec.spec.dtypes import torch_dtype
 
@@ -26,7 +26,7 @@ class RopeCase(Case):
     config_type = Config
     INPUTS = ("x", "positions")
     PRESCRIBED = "input"
-    LAYOUTS = ("packed-qkv", "transposed", "strided-seq")
+    LAYOUTS = ("packed-qkv", "transposed", "strided-seq", "strided-last", "expanded")
 
     def __init__(self, impl: Implementation, ex: Example, check_id: str) -> None:
         super().__init__(impl, ex, check_id)
@@ -48,18 +48,37 @@ class RopeCase(Case):
         # under a bf16 autocast are not a real configuration (and CPU autocast rejects fp16 cat).
         return ["autocast-bf16", "default-dtype-bf16"] if dtype == "float32" else ["default-dtype-bf16"]
 
+    def shape_regimes(self) -> set[str]:
+        ex, out = self.ex, set()
+        seq, lead = len(ex.positions), tuple(ex.lead)
+        if ex.config["head_dim"] > 256:
+            out.add("wide-heads")
+        if len(lead) >= 2 and lead[-1] >= min(regimes.MANY_HEADS):
+            out.add("many-heads")
+        if seq >= min(regimes.LONG_SEQUENCES):
+            out.add("long-sequence")
+        if seq == 1 and len(lead) == 2 and min(lead) > 1:
+            out.add("batched-decode")
+        return out
+
     # ---- inputs ----
     def positions_tensor(self, positions: np.ndarray | None = None) -> torch.Tensor:
         p = self.positions if positions is None else positions
         return torch.tensor(np.asarray(p, dtype=np.int64), device=self.device)
 
     def make_x(self, seed: int | None = None, lead: tuple[int, ...] | None = None, seq: int | None = None) -> torch.Tensor:
-        """Standard-normal values drawn in float32 and rounded to the dtype."""
+        """Standard-normal values drawn in float32, scaled to the example's magnitude regime and rounded
+        to the dtype; in the large-storage regime, a view at the far end of a large buffer."""
         rng = np.random.default_rng(self.ex.seed if seed is None else seed)
         shape = (*(self.ex.lead if lead is None else lead), len(self.ex.positions) if seq is None else seq,
                  self.cfg.head_dim)
-        x = torch.from_numpy(rng.standard_normal(shape, dtype=np.float32))
-        return x.to(self.dtype).to(self.device)
+        values = rng.standard_normal(shape, dtype=np.float32)
+        magnitude = self.ex.inputs.get("magnitude")
+        if magnitude:
+            values = np.clip(values.astype(np.float64), -regimes.MAGNITUDE_CLIP, regimes.MAGNITUDE_CLIP)
+            values *= regimes.magnitude_scale(magnitude, self.ex.dtype)
+        x = torch.from_numpy(values).to(self.dtype).to(self.device)
+        return far_view(x) if self.ex.inputs.get("storage") == "large" else x
 
     def make_inputs(self, *, positions=None, seed=None, lead=None) -> Args:
         p = self.positions if positions is None else np.asarray(positions, dtype=np.int64)
@@ -144,6 +163,12 @@ class RopeCase(Case):
             buf = torch.zeros(*x.shape[:-2], 2 * x.shape[-2], x.shape[-1], dtype=x.dtype, device=x.device)
             buf[..., ::2, :] = x
             view = buf[..., ::2, :]
+        elif kind == "strided-last":  # every other channel of a twice-wider tensor: x.stride(-1) == 2
+            buf = torch.zeros(*x.shape[:-1], 2 * x.shape[-1], dtype=x.dtype, device=x.device)
+            buf[..., ::2] = x
+            view = buf[..., ::2]
+        elif kind == "expanded":      # one (batch) row broadcast over a stride-0 leading dim
+            view = x.reshape(-1, *x.shape[-2:])[:1].expand(2, *x.shape[-2:])
         else:                         # packed-qkv: the k slice of a [..., seq, 3 * head_dim] projection output
             d = x.shape[-1]
             buf = torch.zeros(*x.shape[:-1], 3 * d, dtype=x.dtype, device=x.device)
@@ -180,6 +205,16 @@ class RopeCase(Case):
         r = self.cfg.rotary_dim
         if r < x.shape[-1] and np.any(difference(y[..., r:], y_other[..., r:]) != 0):
             self.fail(f"{what}: the pass-through channels (>= {r}) differ")
+
+
+def far_view(x: torch.Tensor) -> torch.Tensor:
+    """x's values in a view at the far end of an uninitialised buffer of LARGE_STORAGE_ELEMENTS
+    (only x's own pages are touched): every element's storage index is past 2**24."""
+    n = x.numel()
+    buf = torch.empty(max(regimes.LARGE_STORAGE_ELEMENTS, 2 * n), dtype=x.dtype, device=x.device)
+    view = buf[buf.numel() - n:].view(x.shape)
+    view.copy_(x)
+    return view
 
 
 CASE = RopeCase

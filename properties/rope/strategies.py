@@ -9,10 +9,12 @@ from hypothesis import reject
 from hypothesis import strategies as st
 
 from pe_spec.families.rope.contract import rotary_dims_for
+from pe_spec.spec import regimes
 from pe_spec.spec.contract import Implementation
 
 from ..engine import Example
-from ..strategies import declared_or, leading_dims, positions, reused, shrink_to_budget
+from ..strategies import (MAX_ELEMENTS, block_positions, declared_or, input_regimes, leading_dims, positions, reused,
+                          shrink_to_budget)
 
 HEAD_DIMS = (64, 128, 32, 80, 96, 256, 2, 6, 16)
 BASES = (10000.0, 500000.0, 1_000_000.0, 100.0, 10_000_000.0)
@@ -61,7 +63,7 @@ def compile_examples(impl: Implementation, dtype: str):
     passes it, no dim of size 1 (which dynamo specialises): each configuration, dtype, rank and
     specialisation is a compilation of its own (seconds on a CPU)."""
     return examples(impl, dtype, config=max(config_pool(impl), key=lambda c: c["max_position"]), lead_rank=2,
-                    min_seq=2, smallest_lead=2)
+                    min_seq=2, smallest_lead=2, large_storage=False)
 
 
 @reused
@@ -87,10 +89,13 @@ def configs(draw, impl: Implementation) -> dict:
 
 
 _FROM_POOL = st.sampled_from([True, True, True, False])
-# The batched-decode shape: one new token for several sequences and heads, x [batch, heads, 1, d]
-# contiguous, where a kernel taking its row stride from the size-1 seq dim reads the wrong rows
-# (Liger-Kernel 0.8.5, docs/findings/liger.md). One example in six, so every test meets it.
-_DECODE = st.sampled_from([False] * 5 + [True])
+# The shape of an example: a standard one (odd heads, a few dozen tokens) half the time, else one
+# of the shape regimes (pe_spec.spec.regimes), each one example in eight, so a 25-example test
+# meets each of them with probability 0.96 and every check of a kernel meets all of them.
+# batched-decode: one new token for several sequences and heads, x [batch, heads, 1, d] contiguous,
+# where a kernel taking its row stride from the size-1 seq dim reads the wrong rows (Liger-Kernel
+# 0.8.5, docs/findings/liger.md).
+_SHAPE = st.sampled_from(["standard"] * 4 + ["batched-decode", "many-heads", "wide-heads", "long-sequence"])
 _DECODE_LEAD = st.tuples(st.sampled_from([2, 3, 5]), st.sampled_from([2, 3, 7]))
 
 
@@ -99,26 +104,75 @@ def _pool_strategy(impl: Implementation) -> st.SearchStrategy:
     return st.sampled_from(_config_pool(impl, 12))
 
 
+@lru_cache(maxsize=32)
+def _wide_pool(impl: Implementation) -> tuple[dict, ...]:
+    """Configurations with head dims past 256 (regimes.WIDE_HEAD_DIMS, or those the kernel declares)."""
+    declared = impl.get("head_dims")
+    wide = [d for d in (declared or regimes.WIDE_HEAD_DIMS) if d > 256]
+    bases = impl.get("bases") or BASES
+    maxes = max_positions(impl, MAX_POSITIONS)
+    pool = []
+    for k, head_dim in enumerate(wide):
+        choices = rotary_dims_for(impl, head_dim)
+        if choices:
+            rotary = head_dim if head_dim in choices else max(choices)
+            pool.append({"head_dim": head_dim, "rotary_dim": rotary, "base": float(bases[k % len(bases)]),
+                         "max_position": maxes[(k * 3) % len(maxes)],
+                         "scaling": (impl.get("scalings") or ("none",))[0]})
+    return tuple(pool)
+
+
+def _shape(draw, impl, config, min_seq, max_seq, lead_rank, limit) -> str:
+    """The example's shape regime, among those its check's constraints allow."""
+    shape = draw(_SHAPE, label="shape")
+    allowed = {"standard": True,
+               "batched-decode": min_seq <= 1 and lead_rank in (None, 2),
+               "many-heads": lead_rank in (None, 2),
+               "wide-heads": config is None and bool(_wide_pool(impl)),
+               "long-sequence": max_seq >= min_seq and limit >= min(regimes.LONG_SEQUENCES)}
+    return shape if allowed[shape] else "standard"
+
+
 @reused
 @st.composite
 def examples(draw, impl: Implementation, dtype: str, *,
              extra: Callable[..., dict] | None = None, min_seq: int = 1, max_seq: int = 24,
              lowest_position: int = 0, position_room: int = 0, config: dict | None = None,
-             lead_rank: int | None = None, smallest_lead: int = 1):
+             lead_rank: int | None = None, smallest_lead: int = 1, large_storage: bool = True):
     """An Example for a RoPE check. ``position_room`` keeps positions + room < max_position;
     ``config`` fixes the configuration (a dict) instead of drawing it, ``lead_rank`` the number of
-    leading dims of x, ``smallest_lead`` their smallest size."""
+    leading dims of x, ``smallest_lead`` their smallest size; ``large_storage`` allows the regime."""
+    fixed = config
     config = dict(config) if config is not None else draw(configs(impl), label="config")
-    decode = min_seq <= 1 and lead_rank in (None, 2) and draw(_DECODE, label="batched_decode")
-    seq = 1 if decode else draw(st.integers(min_seq, max_seq), label="seq")
+    shape = _shape(draw, impl, fixed, min_seq, max_seq, lead_rank, config["max_position"] - position_room - lowest_position)
+    if shape == "wide-heads":
+        config = dict(draw(st.sampled_from(_wide_pool(impl)), label="wide_config"))
+    elif shape == "long-sequence" and fixed is None:   # few channels: the pooled config with the fewest
+        config = dict(min(_config_pool(impl, 12) or (config,), key=lambda c: c["head_dim"]))
     limit = config["max_position"] - position_room
     if limit <= lowest_position:
         reject()
-    pos = draw(positions(limit, seq, lowest=lowest_position), label="positions")
-    lead = draw(_DECODE_LEAD if decode else leading_dims(lead_rank, smallest_lead), label="lead")
-    lead = shrink_to_budget(lead, seq, config["head_dim"], smallest_lead)
+    if shape == "long-sequence":
+        fits = [n for n in regimes.LONG_SEQUENCES if n <= limit - lowest_position] or [max_seq]
+        seq = draw(st.sampled_from(fits), label="seq")
+        pos = draw(block_positions(limit, seq, lowest=lowest_position), label="positions")
+        lead = (max(1, smallest_lead),) * (2 if lead_rank is None else lead_rank)
+    else:
+        seq = 1 if shape == "batched-decode" else draw(st.integers(min_seq, max_seq), label="seq")
+        if shape == "many-heads":   # the other axes shrunk so the call stays small
+            seq = max(min_seq, min(seq, MAX_ELEMENTS // (max(regimes.MANY_HEADS) * config["head_dim"])))
+        pos = draw(positions(limit, seq, lowest=lowest_position), label="positions")
+        if shape == "batched-decode":
+            lead = draw(_DECODE_LEAD, label="lead")
+        elif shape == "many-heads":
+            lead = (max(1, smallest_lead), draw(st.sampled_from(regimes.MANY_HEADS), label="heads"))
+        else:
+            lead = draw(leading_dims(lead_rank, smallest_lead), label="lead")
+            lead = shrink_to_budget(lead, seq, config["head_dim"], smallest_lead)
     seed = draw(st.integers(0, 2**32 - 1), label="seed")
-    base = Example(config=config, dtype=dtype, lead=lead, positions=pos, seed=seed)
+    inputs = input_regimes(draw, large_storage=large_storage)
+    base = Example(config=config, dtype=dtype, lead=lead, positions=pos, seed=seed, inputs=inputs)
     if extra is None:
         return base
-    return Example(config=config, dtype=dtype, lead=lead, positions=pos, seed=seed, extra=extra(draw, base))
+    return Example(config=config, dtype=dtype, lead=lead, positions=pos, seed=seed, extra=extra(draw, base),
+                   inputs=inputs)

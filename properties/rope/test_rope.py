@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from .. import limits, outcomes
 from ..engine import property_test
+from ..strategies import integer_list, permutation
 from ..tensors import difference, to_f64
 from .case import RopeCase
 from .strategies import examples
@@ -21,7 +22,7 @@ def _shift(draw, ex) -> dict:
     """A second set of key positions and a common shift c keeping every position in range."""
     m = np.asarray(ex.positions)
     hi = ex.config["max_position"] - 1
-    n = [int(v) for v in draw(st.permutations(list(m)), label="key_positions")]
+    n = [int(v) for v in permutation(draw, m.tolist(), "key_positions")]
     lo_c, hi_c = -int(min(m.min(), min(n))), hi - int(max(m.max(), max(n)))
     c = draw(st.one_of(st.sampled_from([lo_c, hi_c, 1, -1]).filter(lambda v: lo_c <= v <= hi_c),
                        st.integers(lo_c, hi_c)), label="shift")
@@ -72,9 +73,7 @@ def test_zero(case: RopeCase) -> None:
 
 def _second_positions(draw, ex) -> dict:
     room = ex.config["max_position"] - 1 - max(ex.positions)
-    b = draw(st.lists(st.one_of(st.integers(0, min(room, 64)), st.integers(0, room)),
-                      min_size=len(ex.positions), max_size=len(ex.positions)), label="second_positions")
-    return {"second_positions": b}
+    return {"second_positions": integer_list(draw, len(ex.positions), 0, room, "second_positions", near=64)}
 
 
 @rope_test("rope.composition", examples=lambda impl, dt: examples(impl, dt, extra=_second_positions))
@@ -168,7 +167,7 @@ def test_gradient(case: RopeCase) -> None:
 def _split_point(draw, ex) -> dict:
     seq = len(ex.positions)
     return {"split": draw(st.integers(1, seq - 1), label="split"),
-            "perm": [int(v) for v in draw(st.permutations(range(seq)), label="perm")]}
+            "perm": [int(v) for v in permutation(draw, range(seq), "perm")]}
 
 
 @rope_test("rope.positions", examples=lambda impl, dt: examples(impl, dt, extra=_split_point, min_seq=2))
@@ -190,25 +189,50 @@ def test_positions(case: RopeCase) -> None:
 
 
 def _beyond(draw, ex) -> dict:
-    return {"beyond": draw(st.lists(st.integers(0, 4096), min_size=1, max_size=4), label="beyond")}
+    """Offsets past max_position, and negative positions: -1 (padding ids), small negative deltas
+    and one below -max_position (a table's far end, then past it)."""
+    m = ex.config["max_position"]
+    below = draw(st.lists(st.one_of(st.integers(-8, -1), st.integers(-2 * m, -m)), min_size=1, max_size=3),
+                 label="below")
+    return {"beyond": draw(st.lists(st.integers(0, 4096), min_size=1, max_size=4), label="beyond"),
+            "below": sorted({-1, *below}, reverse=True)}
+
+
+def _correct_or_raises(case: RopeCase, positions: np.ndarray, where: str) -> None:
+    """Outside the served range a kernel may raise; what it returns must be the rotation."""
+    if max(abs(int(positions.max())), abs(int(positions.min()))) >= 2**31 - 1:
+        return
+    xb = case.make_x(seq=len(positions))
+    try:
+        y = case.invoke((xb, case.positions_tensor(positions)))
+    except Exception:
+        return  # raising outside the served range is conformant
+    if not isinstance(y, torch.Tensor) or tuple(y.shape) != tuple(xb.shape):
+        case.fail(f"at positions {positions.tolist()} ({where}) the kernel neither raised nor returned a tensor "
+                  "shaped like x")
+    wrapped, m = "", case.cfg.max_position
+    if -m <= positions.min() and positions.max() < 0:   # what Python-style indexing of a table returns
+        served = positions + m
+        err = case.pair_norms(to_f64(y) - case.reference(xb, served))
+        if np.all(err <= case.allowed(xb, served)):
+            wrapped = (f" (it returned the rotation of positions {served.tolist()}: negative ids wrapped to the far "
+                       f"end of a {m}-row table, Python-style)")
+    case.expect_rotation(y, xb, positions, f"at positions {positions.tolist()} ({where}) the kernel returned wrong "
+                                           f"values instead of raising (a wrapped or clamped cache){wrapped}")
 
 
 @rope_test("rope.cache-coverage", examples=lambda impl, dt: examples(impl, dt, extra=_beyond))
 def test_cache_coverage(case: RopeCase) -> None:
     top = case.cfg.max_position - 1
-    edge = np.array([top, top, max(top - 1, 0)] + list(case.positions[:2]), dtype=np.int64)
+    edge = np.array([top, top, max(top - 1, 0), 0] + list(case.positions[:2]), dtype=np.int64)
     x = case.make_x(seq=len(edge))
     case.expect_rotation(case.rot(x, edge), x, edge,
-                          f"at positions {edge.tolist()} (the cache edge max_position - 1 = {top}) the output is wrong")
-    beyond = np.array([case.cfg.max_position + b for b in case.ex.extra["beyond"]], dtype=np.int64)
-    if beyond.max() >= 2**31 - 1:
-        return
-    xb = case.make_x(seq=len(beyond))
-    try:
-        y = case.invoke((xb, case.positions_tensor(beyond)))
-    except Exception:
-        return  # raising past the cache is conformant
-    if not isinstance(y, torch.Tensor) or tuple(y.shape) != tuple(xb.shape):
-        case.fail("past max_position the kernel neither raised nor returned a tensor shaped like x")
-    case.expect_rotation(y, xb, beyond, f"at positions {beyond.tolist()} (past max_position = {case.cfg.max_position}) "
-                                         "the kernel returned wrong values instead of raising (a wrapped or clamped cache)")
+                          f"at positions {edge.tolist()} (both ends of the cache, 0 and max_position - 1 = {top}) "
+                          "the output is wrong")
+    _correct_or_raises(case, np.array([case.cfg.max_position + b for b in case.ex.extra["beyond"]], dtype=np.int64),
+                       f"past max_position = {case.cfg.max_position}")
+    below = np.asarray(case.ex.extra["below"], dtype=np.int64)
+    m = case.cfg.max_position
+    for group in (below[below >= -m], below[below < -m]):   # apart: a raise for one must not hide the other
+        if group.size:
+            _correct_or_raises(case, group, "below 0")

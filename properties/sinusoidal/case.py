@@ -14,7 +14,7 @@ import torch
 
 from pe_spec.families.sinusoidal import reference
 from pe_spec.families.sinusoidal.contract import Config
-from pe_spec.spec import tolerance
+from pe_spec.spec import regimes, tolerance
 from pe_spec.spec.contract import Implementation
 from pe_spec.spec.dtypes import torch_dtype
 
@@ -41,6 +41,14 @@ class SinusoidalCase(Case):
         extra = "".join(f" {k}={v}" for k, v in ex.extra.items())
         shape = [len(ex.positions), ex.config.get("dim")]
         return f"config({cfg}) dtype={ex.dtype} device={ex.device} table.shape={shape} positions={list(ex.positions)}{extra}"
+
+    def shape_regimes(self) -> set[str]:
+        out = set()
+        if self.cfg.dim > 256:
+            out.add("wide-heads")
+        if len(self.ex.positions) >= min(regimes.LONG_SEQUENCES):
+            out.add("long-sequence")
+        return out
 
     @classmethod
     def environments(cls, dtype: str) -> list[str]:

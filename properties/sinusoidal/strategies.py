@@ -8,14 +8,18 @@ from hypothesis import reject
 from hypothesis import strategies as st
 
 from pe_spec.families.sinusoidal.reference import get_convention
+from pe_spec.spec import regimes
 from pe_spec.spec.contract import Implementation
 
 from ..engine import Example
-from ..strategies import declared_or, positions, reused
+from ..strategies import block_positions, declared_or, positions, reused
 
 DIMS = (64, 512, 128, 16, 6, 4, 2, 7, 33)
 BASES = (10000.0, 500.0, 100000.0)
 MAX_POSITIONS = (512, 1500, 2048, 4096, 8192, 65536)
+# One example in eight is a table of a long prefill (regimes.LONG_SEQUENCES rows); dims past 256
+# (512 among DIMS) are the wide-heads regime.
+_LONG = st.sampled_from([False] * 7 + [True])
 
 
 def dims(impl: Implementation) -> list[int]:
@@ -66,8 +70,13 @@ def examples(draw, impl: Implementation, dtype: str, *, extra: Callable[..., dic
     limit = config["max_position"] - position_room
     if limit <= 0:
         reject()
-    seq = draw(st.integers(min_seq, max_seq), label="seq")
-    pos = draw(positions(limit, seq), label="positions")
+    fits = [n for n in regimes.LONG_SEQUENCES if n <= limit]
+    if fits and max_seq >= min_seq and draw(_LONG, label="long_sequence"):   # a table for a long prefill
+        seq = draw(st.sampled_from(fits), label="seq")
+        pos = draw(block_positions(limit, seq), label="positions")
+    else:
+        seq = draw(st.integers(min_seq, max_seq), label="seq")
+        pos = draw(positions(limit, seq), label="positions")
     base = Example(config=config, dtype=dtype, lead=(), positions=pos, seed=0)
     if extra is None:
         return base

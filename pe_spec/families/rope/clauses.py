@@ -115,13 +115,16 @@ register(
     ),
     Clause(
         id="rope.cache-coverage",
-        title="Every served position is correct; beyond the cache it raises",
+        title="Every served position is correct; beyond either end of the cache it is correct or raises",
         level="MUST", since="2026.1",
-        statement=("Positions up to max_position - 1 agree with the reference; a position >= max_position is either "
-                   "computed correctly or raises an error, never wrapped or clamped silently."),
-        math="p < max_position => rope.reference holds; p >= max_position => correct or exception",
-        rationale="A cos/sin table indexed past its end returns some other position's rotation.",
-        guards_against="tables built for max_seq_len and indexed modulo or clamped (known-bugs.md P14).",
+        statement=("Positions up to max_position - 1 agree with the reference; a position >= max_position or < 0 "
+                   "(RoPE is defined for every integer: negative deltas re-rotate keys in sink and streaming caches, "
+                   "-1 pads) is either computed correctly or raises an error, never wrapped or clamped silently."),
+        math="0 <= p < max_position => rope.reference holds; p >= max_position or p < 0 => correct or exception",
+        rationale=("A cos/sin table indexed past its end, or with a negative id (Python-style negative indexing), "
+                   "returns some other position's rotation."),
+        guards_against=("tables built for max_seq_len and indexed modulo or clamped (known-bugs.md P14), and "
+                        "gathered with negative ids that wrap to the table's far end."),
         references=("known-bugs.md P14",),
     ),
     family="rope",

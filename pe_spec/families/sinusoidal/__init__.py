@@ -43,4 +43,16 @@ FAMILY = Family(
                                "to agree with to the arithmetic allowance; agreement with the reference is "
                                "sinusoidal.reference"),
     },
+    regimes_not_applicable={
+        "many-heads": "a table has no heads: one row per position",
+        "batched-decode": "a table has no batch or heads: one row per position",
+        "large-storage": "a table has no input tensor of values whose storage could be large: positions are its only input",
+        "strided-last": "a table has no input tensor whose strides could vary",
+        "expanded": "a table has no input tensor whose strides could vary",
+        "magnitude-huge": "a table has no input values: its entries are sines and cosines, in [-1, 1]",
+        "magnitude-tiny": "a table has no input values: its entries are sines and cosines, in [-1, 1]",
+        "negative-positions": ("an absolute table is indexed by token index from 0 (its conventions, and "
+                               "the fairseq padding offset, are defined for positions >= 0): there is no "
+                               "negative delta to serve"),
+    },
 )

@@ -30,15 +30,16 @@ def render(ctx: Context) -> str:
         "phase_i   = |p| * w_i * u_c * (PHASE_LOG_FACTOR * |ln w_i| + PHASE_CONST)",
         "          = |p| * w_i * u_c * ({PHASE_LOG_FACTOR} * |ln w_i| + {PHASE_CONST})".format(**C),
         "A         = AMPLITUDE_OUT * u_o + AMPLITUDE_COMPUTE * u_c = {AMPLITUDE_OUT} u_o + {AMPLITUDE_COMPUTE} u_c".format(**C),
-        "F         = FLOOR_SUBNORMALS * smallest subnormal of dt = {FLOOR_SUBNORMALS} * s(dt)".format(**C),
-        "u_o       = unit roundoff of dt;  u_c = min(u_o, u_fp32)  (angles computed in at least fp32)",
+        "F         = FLOOR_NORMALS * smallest normal of range_dtype(dt) = {FLOOR_NORMALS} * n(dt)  (flush to zero allowed)".format(**C),
+        "u_o       = unit roundoff of dt;  u_c = u_fp32  (angles computed in at least fp32, enough for every dtype)",
+        "range_dtype(dt) = dt, fp32 for float64 (a float64 input may be computed in fp32)",
         f"MAX_PHASE_DISPLACEMENT = {T.MAX_PHASE_DISPLACEMENT}: a rotation by any wrong angle moves a vector by at most twice its norm",
     ])) + [""]
     out += ["(This summary is checked against the functions below each time the page is generated.)", "",
             "## Constants", ""]
     out += md.table(["constant", "value"], [[f"`{k}`", repr(v)] for k, v in constants()]) + [""]
     out += ["## Unit roundoffs and per-dtype terms", "",
-            f"`UNIT_ROUNDOFF` and `SMALLEST_SUBNORMAL` from {md.module_link(dtypes.__name__)}; "
+            f"`UNIT_ROUNDOFF` and `SMALLEST_NORMAL` from {md.module_link(dtypes.__name__)}; "
             f"`compute_roundoff`, `amplitude_bound` and `floor_bound` from `{T.__name__}`:", ""]
     rows = [[f"`{dt}`", md.pow2(dtypes.UNIT_ROUNDOFF[dt]), md.g(dtypes.UNIT_ROUNDOFF[dt]),
              md.pow2(T.compute_roundoff(dt)), md.g(T.amplitude_bound(dt)), md.g(T.floor_bound(dt))]
@@ -70,10 +71,10 @@ def check_summary() -> None:
     p = np.array([1, 2**11, 2**20, 2**30])
     w = np.array([1.0, 0.3, 1.2e-4])
     for dt in dtypes.FLOAT_DTYPES:
-        u_o, u_c = dtypes.UNIT_ROUNDOFF[dt], min(dtypes.UNIT_ROUNDOFF[dt], dtypes.UNIT_ROUNDOFF["float32"])
+        u_o, u_c = dtypes.UNIT_ROUNDOFF[dt], dtypes.UNIT_ROUNDOFF["float32"]
         phase = p[:, None] * w * u_c * (T.PHASE_LOG_FACTOR * np.abs(np.log(w)) + T.PHASE_CONST)
         amp = T.AMPLITUDE_OUT * u_o + T.AMPLITUDE_COMPUTE * u_c
-        floor = T.FLOOR_SUBNORMALS * dtypes.SMALLEST_SUBNORMAL[dt]
+        floor = T.FLOOR_NORMALS * dtypes.SMALLEST_NORMAL["float32" if dt == "float64" else dt]
         a = T.pair_allowance(p, w, dt)
         norms = np.array([0.5, 3.0, 0.0])
         ok = (np.allclose(a.phase, phase, rtol=1e-12, atol=0) and math.isclose(a.amplitude, amp, rel_tol=1e-12)
