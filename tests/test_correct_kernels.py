@@ -1,4 +1,5 @@
-"""Correct kernels in several styles pass every clause in fp32, bf16 and fp16: every bundled kernel
+"""Correct kernels in several styles pass every clause in every dtype their checks draw (float64
+included) and reach every input regime that applies to them: every bundled kernel
 of every family (RoPE in four styles, sinusoidal tables in each named convention), checked in this
 process by the clause engine (the same seeds and verdicts as `pe-spec check`, tests/test_engine.py),
 and the README's example kernel through the CLI, as a user runs it."""
@@ -9,6 +10,8 @@ import re
 import pytest
 
 from conftest import REPO, check_report, engine_report, statuses
+
+from pe_properties import engine
 
 from pe_spec.examples import bundled
 
@@ -28,7 +31,9 @@ def _expect_conformant(proc, report) -> None:
     for c in report["clauses"]:
         if c["status"] == "pass":
             checked = {t["dtype"] for t in c["tests"] if t["status"] == "pass"}
-            assert checked == {"float32", "bfloat16", "float16"}, (c["id"], checked)
+            assert checked == set(engine.DTYPES), (c["id"], checked)
+    missed = [r["name"] for r in report["regimes"] if r["status"] == "not reached"]
+    assert not missed, f"{report['implementation']['target']}: the ci draws never reached the regimes {missed}"
 
 
 def test_every_family_bundles_examples():

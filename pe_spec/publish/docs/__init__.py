@@ -12,7 +12,7 @@ family's contract, reference and example kernel from its Family record, and what
 family shows from its publish module (``pe_spec.publish.hooks``).
 
 One module per page (index, clauses_page, family_page for every family, universal_page,
-tolerance_page, matrix_page), plots.py for the PNGs. The Markdown is byte-stable
+tolerance_page, regimes_page, matrix_page), plots.py for the PNGs. The Markdown is byte-stable
 (tests/test_docs.py regenerates it and compares); the plots only need to exist (plots.py says why).
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from .. import DOCS_DIR
 from pe_spec.spec import registry
 
-from . import clauses_page, index, matrix_page, tolerance_page, universal_page
+from . import clauses_page, index, matrix_page, regimes_page, tolerance_page, universal_page
 from .common import UNIVERSAL_PAGE, Context, citing_tests, page_for
 from .family_page import render as render_family_page
 from .plots import all_plots, render as render_plots
@@ -43,6 +43,7 @@ def render_markdown() -> dict[str, str]:
         pages[family.page] = render_family_page(ctx.for_family(family))
     pages[UNIVERSAL_PAGE] = universal_page.render(ctx)
     pages["tolerance.md"] = tolerance_page.render(ctx)
+    pages[regimes_page.PAGE] = regimes_page.render(ctx)
     pages[matrix_page.PAGE] = matrix_page.render(ctx)
     return {k: v if v.endswith("\n") else v + "\n" for k, v in pages.items()}
 

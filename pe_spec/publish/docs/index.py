@@ -47,6 +47,8 @@ def _pages() -> list[str]:
     out += [f"- [Implementation and device clauses]({UNIVERSAL_PAGE}): {universal} clauses every kernel must meet, "
             "and what each requires of every family.",
             "- [Tolerance model](tolerance.md): the normative error model, its derivation, a worked table and plots.",
+            "- [Input regimes](regimes.md): the dtypes, shapes, layouts, magnitudes, storage, default dtypes, "
+            "fresh processes and negative positions every check draws, and the bugs found only there.",
             f"- [Property matrix](property-matrix.md): {', '.join(names[:-1])} and {names[-1]} against the "
             "desirable properties, every cell decided by running a check.",
             "- [Conformance table](conformance.md): every bundled and third-party kernel (adapters in "

@@ -18,9 +18,11 @@ intermediate the values do not fit: NVIDIA/Megatron-LM #535 (positions cast to f
 to 2048 and inf past 65504, B-PREC-06) and deepspeedai/Megatron-DeepSpeed #206 (angles cast to
 fp16 before cos, B-PREC-08).
 
-Caught by: rope.reference (main) and the clauses that re-check against the reference, on their
-bfloat16 examples with huge or tiny inputs; there also the clauses that compare the output with x
-itself (rope.norm, rope.zero, rope.pass-through: inf, NaN or 0 where x is finite and non-zero).
+Caught by: rope.reference (main) and the clauses that re-check against the reference
+(rope.cache-coverage, rope.gradient, impl.environment, impl.compile), on their bfloat16 examples
+with huge or tiny inputs; there also the clauses that compare the output with x itself
+(rope.norm, rope.zero, rope.pass-through: inf, NaN or 0 where x is finite and non-zero) and
+rope.linearity (inf - inf). Equal inputs give equal infs: impl.determinism passes.
 """
 import torch
 

@@ -19,11 +19,13 @@ launch dimension with a hard limit the workload outgrew (microsoft/onnxruntime #
 > 64K, B-KER-06). The guard it lacks is Dao-AILab/flash-attention's
 ``flash_attn/ops/triton/rotary.py`` (``assert headdim <= 256``).
 
-Caught by: rope.reference (main) and the clauses that re-check against the reference, on their
-wide-heads examples (rotary_dim > 256); there also rope.norm (a half-rotated pair does not keep
-its norm), rope.relative-shift and rope.composition (a pair turned on one member only is no
-rotation, so q.k depends on absolute positions and two calls do not compose). The map is linear
-and the identity at position 0: rope.linearity and rope.zero pass.
+Caught by: rope.reference (main) and the clauses that re-check against the reference
+(rope.cache-coverage, rope.gradient, impl.environment), on their wide-heads examples
+(rotary_dim > 256; impl.compile draws one configuration, head_dim 96, so it passes); there also
+rope.norm (a half-rotated pair does not keep its norm), rope.relative-shift and rope.composition
+(a pair turned on one member only is no rotation, so q.k depends on absolute positions and two
+calls do not compose). The map is linear and the identity at position 0: rope.linearity and
+rope.zero pass.
 """
 import torch
 

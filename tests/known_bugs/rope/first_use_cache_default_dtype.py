@@ -18,13 +18,13 @@ DeepSpeed zero.Init, hence ``arange(..., dtype=torch.int64).float()``, B-PREC-05
 deepspeedai/DeepSpeed #4932; the first-use cache that keeps what an early call computed is
 lucidrains/rotary-embedding-torch ``cached_freqs`` (docs/findings/rotary-embedding-torch.md).
 
-Caught by: impl.environment#fresh-process (the kernel loaded and first called in a fresh
-interpreter under the bf16 default dtype). In the test process impl.environment (default-dtype-bf16,
-built and called under it) sees it only where a (rotary_dim, base) is first met there; usually an
-earlier check has filled the float32 table already. Where it is met there first, the bf16 table
-stays, and every later check of that configuration in the process compares it with the reference
-(rope.reference and the rest): the result then depends on test order. Within one process the
-table never changes, so impl.determinism passes.
+Caught by: impl.environment (main: its fresh-process check, impl.environment#fresh-process, the
+kernel loaded and first called in a fresh interpreter under the bf16 default dtype). In the test
+process impl.environment (default-dtype-bf16, built and called under it) sees it only where a
+(rotary_dim, base) is first met there; usually an earlier check has filled the float32 table
+already. Where it is met there first, the bf16 table stays, and later checks of that
+configuration in the process would see it: the suite runs impl.environment after every rope.*
+clause. Within one process the table never changes, so impl.determinism passes.
 """
 import torch
 

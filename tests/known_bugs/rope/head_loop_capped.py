@@ -15,11 +15,13 @@ hard limit the workload outgrew (microsoft/onnxruntime #20204: the sequence leng
 CUDA grid dimension limited to 65535, B-KER-06); a head count assumed from other models is also
 behind ggml-org/llama.cpp #3018 (the GQA permute used n_heads for K, B-LAY-03).
 
-Caught by: rope.reference (main) and the clauses that re-check against the reference, on their
-many-heads examples; impl.batch-independence too where it moves a row across index 32 of dim -3
-(a permuted or subset call rotates it, or not, by its new index). Unrotated rows keep their
-norms, q.k of two unrotated rows is shift-invariant and the identity composes: rope.norm,
-rope.relative-shift, rope.composition and rope.zero pass.
+Caught by: rope.reference (main) and the clauses that re-check against the reference
+(rope.cache-coverage, rope.gradient, impl.environment), on their many-heads examples;
+impl.batch-independence too, where it moves a row across index 32 of dim -3 (a permuted or subset
+call rotates it, or not, by its new index). impl.compile draws 6 examples per dtype and may meet
+no many-heads one: an incidental failure where it does. Unrotated rows keep their norms, q.k of
+two unrotated rows is shift-invariant and the identity composes: rope.norm, rope.relative-shift,
+rope.composition and rope.zero pass.
 """
 import torch
 

@@ -12,8 +12,10 @@ because the second call saw already-rotated tensors) and unslothai/unsloth #5001
 lucidrains/rotary-embedding-torch #31 (B-KER-02).
 
 Caught by: impl.no-mutation (main), impl.no-aliasing (the returned tensor is x itself) and
-rope.gradient (the in-place write on a leaf that requires grad raises). The returned values are right, and the suite puts an overwritten input
-back before judging them, so every other clause passes (rope.reference, rope.positions,
+rope.gradient (the in-place write on a leaf that requires grad raises), and
+impl.stride-invariance (the write into an expanded, stride-0 input raises: its rows share
+memory). The returned values are right, and the suite puts an overwritten input back before
+judging them, so every other clause passes (rope.reference, rope.positions,
 rope.cache-coverage, rope.relative-shift, impl.determinism, impl.compile, ...).
 """
 import torch

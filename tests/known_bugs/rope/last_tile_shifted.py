@@ -17,11 +17,12 @@ that is wrong for some rows: linkedin/Liger-Kernel #464 (the kernel read only th
 cos/sin, B-POS-03) and NVIDIA/Megatron-LM #5243 (a packed per-token frequency table indexed as if
 every sequence started at 0, B-POS-05).
 
-Caught by: rope.reference (main) and the clauses that re-check against the reference, on their
-long-sequence examples; rope.positions too where a call on a subset of the rows is tiled
-differently from the full call. Each row is a true rotation by a position shifted along with the
-others (position[src(row)] for a fixed row map), so rope.relative-shift, rope.composition,
-rope.norm, rope.linearity and rope.zero pass.
+Caught by: rope.reference (main) and the clauses that re-check against the reference
+(rope.gradient, impl.environment, impl.compile), on their long-sequence examples
+(rope.cache-coverage calls it on six positions, one tile, and passes); rope.positions too where a call on a subset of the rows is tiled differently from the
+full call. Each row is a true rotation by a position shifted along with the others
+(position[src(row)] for a fixed row map), so rope.relative-shift, rope.composition, rope.norm,
+rope.linearity and rope.zero pass.
 """
 import torch
 

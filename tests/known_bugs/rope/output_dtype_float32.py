@@ -4,13 +4,15 @@ Bug: the kernel computes in float32 (correctly) but forgets ``.to(x.dtype)`` on 
 a bf16 model gets a float32 q/k: twice the activation memory, and attention silently runs in
 a different precision (or fails on a fused path that insists on matching dtypes).
 
-Regime: bfloat16 and float16 inputs (float32 inputs are unaffected), every position.
+Regime: bfloat16, float16 and float64 inputs (float32 inputs are unaffected), every position.
 
 Mirrors: the "outputs silently upcast to float32" pitfall that impl.dtype-shape guards against;
 related: NVIDIA/TransformerEngine #455 (RoPE output not in the layout the fused attention
 expects, B-KER-07).
 
-Caught by: impl.dtype-shape only; the values themselves are more accurate than required.
+Caught by: impl.dtype-shape (main); the values themselves are within what the tolerance model
+allows. A float64 input comes back rounded to float32, its pass-through channels too, which must
+be exact: rope.pass-through (float64).
 """
 import torch
 

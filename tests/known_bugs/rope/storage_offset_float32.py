@@ -18,9 +18,12 @@ arithmetic silently wrong past a size limit: microsoft/onnxruntime #20204 (seq_l
 rotary CUDA kernel, B-KER-06) and vllm-project/tpu-inference #2756 (int16 positions overflowing
 beyond 32,767 tokens, cited there), here with the 2**24 limit of a float32 index.
 
-Caught by: rope.reference (main) and the clauses that re-check against the reference, on their
-large-storage examples; there also the clauses that compare the output with x itself (rope.zero,
-rope.norm, rope.pass-through: the gathered copy holds other elements, the tail channels too).
+Caught by: rope.reference (main) and the clauses that re-check against the reference
+(rope.cache-coverage, rope.gradient, impl.environment), on their large-storage examples; there
+also the clauses that compare the output with x itself (rope.zero, rope.norm, rope.pass-through:
+the gathered copy holds other elements, the tail channels too) and those that compare a call on
+the large-storage x with one on a compact copy of it (rope.linearity, rope.positions,
+impl.batch-independence). impl.compile draws no large-storage input.
 """
 import torch
 
