@@ -51,7 +51,7 @@ def to_markdown(report: dict) -> str:
         lines += ["", "```", *notes, "```"]
     if report.get("regimes"):
         lines += ["", "## Input regimes", "", regimes_line(report), "",
-                  "| regime | status | tests | examples | why not applicable |", "|---|---|---|---|---|"]
+                  "| regime | status | tests | examples | why not |", "|---|---|---|---|---|"]
         lines += [f"| `{r['name']}` | {r['status']} | {r['tests']} | {r['examples']} | {r['reason']} |"
                   for r in report["regimes"]]
     failures = [t for c in report["clauses"] for t in c["tests"] if t["status"] in ("fail", "error")]

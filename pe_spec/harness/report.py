@@ -132,12 +132,12 @@ def build(target: str, impl, results: list[TestResult], env: dict, started: floa
         "output": output,
         "time_start": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(time.time() - started, 3),
-        "regimes": regimes_of(impl["family"], results),
+        "regimes": regimes_of(impl["family"], results, impl["declared"]),
         "clauses": [_clause_json(c) for c in per_clause],
     }
 
 
-def regimes_of(family: str, results: list[TestResult]) -> list[dict]:
+def regimes_of(family: str, results: list[TestResult], declarations: dict) -> list[dict]:
     """Per input regime (pe_spec.spec.regimes): the tests that reached it and their examples, or why
     it cannot apply to the family's kernels; "not reached" when it applies and no example met it
     (the kernel's declarations exclude it, or its tests did not run)."""
@@ -149,7 +149,9 @@ def regimes_of(family: str, results: list[TestResult]) -> list[dict]:
                         "reason": record.regimes_not_applicable[regime.name], "tests": 0, "examples": 0})
             continue
         reached = [t for t in results if t.regimes.get(regime.name)]
-        out.append({"name": regime.name, "status": "reached" if reached else "not reached", "reason": "",
+        declared = declarations.get(regime.declaration) if regime.declaration else None
+        reason = "" if reached or declared is None else f"excluded by the declaration {regime.declaration}={declared!r}"
+        out.append({"name": regime.name, "status": "reached" if reached else "not reached", "reason": reason,
                     "tests": len(reached), "examples": sum(t.regimes[regime.name] for t in reached)})
     return out
 
@@ -158,7 +160,7 @@ def regimes_line(report: dict) -> str:
     """One line on the regimes: how many were reached, and those that were not."""
     rows = report.get("regimes") or []
     applicable = [r for r in rows if r["status"] != "not applicable"]
-    missed = [r["name"] for r in applicable if r["status"] == "not reached"]
+    missed = [r["name"] + (f" ({r['reason']})" if r["reason"] else "") for r in applicable if r["status"] == "not reached"]
     na = [r["name"] for r in rows if r["status"] == "not applicable"]
     text = f"input regimes reached: {len(applicable) - len(missed)} of {len(applicable)}"
     if missed:

@@ -29,6 +29,9 @@ COMMON_DECLARATIONS: dict[str, str] = {
     "devices": "device types to check on, e.g. ('cpu', 'cuda') (default: every available device)",
     "max_position": "positions are drawn below it: the largest cache or table it serves",
     "compile": "False: torch.compile not applicable (default: checked)",
+    "max_seq_len": ("the longest sequence one call is drawn with (default: the long-sequence regime's "
+                    "longest); lower only for a kernel whose every token is slow, e.g. under an interpreter: "
+                    "the long-sequence regime is then not reached, and the report says so"),
     "name": "a display name (default: module:qualname of the factory)",
 }
 
@@ -97,9 +100,9 @@ def _validate_common(family: str, d: dict) -> None:
                 raise ContractError(f"{family}.implementation: {e}") from None
     if "devices" in d:
         d["devices"] = as_tuple(d["devices"])
-    if "max_position" in d and (isinstance(d["max_position"], bool) or not isinstance(d["max_position"], int)
-                                or d["max_position"] < 1):
-        raise ContractError(f"{family}.implementation: max_position must be a positive int, got {d['max_position']!r}")
+    for key in ("max_position", "max_seq_len"):
+        if key in d and (isinstance(d[key], bool) or not isinstance(d[key], int) or d[key] < 1):
+            raise ContractError(f"{family}.implementation: {key} must be a positive int, got {d[key]!r}")
     if "compile" in d and not isinstance(d["compile"], bool):
         raise ContractError(f"{family}.implementation: compile must be True or False, got {d['compile']!r}")
 

@@ -24,6 +24,14 @@ LARGE_STORAGE_ELEMENTS = 2**25
 INT32_WRAP_ELEMENTS = 2**31
 # Sequence lengths past the common block sizes (64..1024 rows) and not a multiple of them.
 LONG_SEQUENCES = (1500, 3000, 4097)
+
+
+def long_sequences(max_seq_len: int | None, room: int) -> list[int]:
+    """The LONG_SEQUENCES an example may draw: within the kernel's declared max_seq_len (if any)
+    and the room its positions have."""
+    return [n for n in LONG_SEQUENCES if n <= room and (max_seq_len is None or n <= max_seq_len)]
+
+
 # Head dims past the common 256-channel cap: 288, 320, 512 and odd multiples of 8 above 256.
 WIDE_HEAD_DIMS = (288, 320, 512, 264, 392)
 # Head counts of large un-sharded models in one call (Llama 70B: 64, Falcon 180B: 232 ...).
@@ -55,6 +63,7 @@ class Regime:
     draws: str        # what the strategies draw for it
     bugs: str         # the class of bugs found only there
     where: str        # which checks reach it
+    declaration: str = ""   # the kernel declaration that can exclude it (the report names it)
 
 
 REGIMES: tuple[Regime, ...] = (
@@ -66,7 +75,8 @@ REGIMES: tuple[Regime, ...] = (
     Regime("many-heads", f"{', '.join(map(str, MANY_HEADS))} heads in one call, with few channels and rows",
            "grids and head loops capped at 32 heads", "every check drawing x"),
     Regime("long-sequence", f"{', '.join(map(str, LONG_SEQUENCES))} consecutive tokens, one row of few channels",
-           "the last tile of a blocked kernel shifted or masked wrongly", "every check drawing x"),
+           "the last tile of a blocked kernel shifted or masked wrongly", "every check drawing x",
+           declaration="max_seq_len"),
     Regime("batched-decode", "x [batch > 1, heads > 1, 1, d] contiguous: one new token for several sequences",
            "a row stride taken from the size-1 sequence dim (Liger-Kernel 0.8.5, docs/findings/liger.md)",
            "every check drawing x"),

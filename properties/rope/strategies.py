@@ -129,7 +129,7 @@ def _shape(draw, impl, config, min_seq, max_seq, lead_rank, limit) -> str:
                "batched-decode": min_seq <= 1 and lead_rank in (None, 2),
                "many-heads": lead_rank in (None, 2),
                "wide-heads": config is None and bool(_wide_pool(impl)),
-               "long-sequence": max_seq >= min_seq and limit >= min(regimes.LONG_SEQUENCES)}
+               "long-sequence": max_seq >= min_seq and bool(regimes.long_sequences(impl.get("max_seq_len"), limit))}
     return shape if allowed[shape] else "standard"
 
 
@@ -153,7 +153,7 @@ def examples(draw, impl: Implementation, dtype: str, *,
     if limit <= lowest_position:
         reject()
     if shape == "long-sequence":
-        fits = [n for n in regimes.LONG_SEQUENCES if n <= limit - lowest_position] or [max_seq]
+        fits = regimes.long_sequences(impl.get("max_seq_len"), limit - lowest_position) or [max_seq]
         seq = draw(st.sampled_from(fits), label="seq")
         pos = draw(block_positions(limit, seq, lowest=lowest_position), label="positions")
         lead = (max(1, smallest_lead),) * (2 if lead_rank is None else lead_rank)

@@ -70,7 +70,7 @@ def examples(draw, impl: Implementation, dtype: str, *, extra: Callable[..., dic
     limit = config["max_position"] - position_room
     if limit <= 0:
         reject()
-    fits = [n for n in regimes.LONG_SEQUENCES if n <= limit]
+    fits = regimes.long_sequences(impl.get("max_seq_len"), limit)
     if fits and max_seq >= min_seq and draw(_LONG, label="long_sequence"):   # a table for a long prefill
         seq = draw(st.sampled_from(fits), label="seq")
         pos = draw(block_positions(limit, seq), label="positions")
