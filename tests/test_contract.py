@@ -8,6 +8,7 @@ import pytest
 
 from conftest import check_report, statuses
 from pe_spec import rope
+from pe_spec.harness.report import regimes_line
 from pe_spec.spec.contract import ContractError
 from pe_spec.families.rope.contract import rotary_dims_for
 
@@ -23,6 +24,7 @@ def _factory(cfg):
     ({"layout": "half", "colour": "red"}, "unknown declaration"),
     ({"layout": "half", "rotary_dims": (1.5,)}, "rotary fraction must be in (0, 1]"),
     ({"layout": "half", "max_position": 0}, "max_position must be a positive int"),
+    ({"layout": "half", "max_seq_len": 2.5}, "max_seq_len must be a positive int"),
     ({"layout": "half", "scalings": ("yarn",)}, "unknown scaling 'yarn'"),
 ])
 def test_bad_declarations_are_rejected(declaration, message):
@@ -113,3 +115,29 @@ def test_a_factory_that_supports_nothing_is_not_conformant(tmp_path):
     assert proc.returncode == 1
     assert statuses(report) == {"rope.reference": "error"}
     assert report["verdict"] == "nonconformant"
+
+
+SEQUENCE_CAPPED = textwrap.dedent('''
+    from pe_spec import rope
+    from pe_spec.examples import rope_half_cached
+
+    @rope.implementation(layout="half", max_position=2**17, max_seq_len=64, name="capped")
+    def kernel(cfg):
+        fn = rope_half_cached.factory(cfg)
+        def apply(x, positions):
+            assert x.shape[-2] <= 64, f"a sequence of {x.shape[-2]} tokens past the declared max_seq_len"
+            return fn(x, positions)
+        return apply
+''')
+
+
+def test_max_seq_len_bounds_every_sequence_and_the_report_names_it(tmp_path):
+    """A kernel declaring max_seq_len (a kernel under an interpreter) is never called with a longer
+    sequence, and the long-sequence regime is reported as not reached, by that declaration."""
+    path = tmp_path / "capped.py"
+    path.write_text(SEQUENCE_CAPPED)
+    proc, report = check_report(f"{path}:kernel", tmp_path, "--clause", "rope.reference", "--clause", "rope.norm")
+    assert proc.returncode == 0, proc.stdout
+    (long,) = [r for r in report["regimes"] if r["name"] == "long-sequence"]
+    assert long["status"] == "not reached" and long["reason"] == "excluded by the declaration max_seq_len=64", long
+    assert "not reached: long-sequence (excluded by the declaration max_seq_len=64)" in regimes_line(report)
