@@ -25,6 +25,7 @@ def _factory(cfg):
     ({"layout": "half", "rotary_dims": (1.5,)}, "rotary fraction must be in (0, 1]"),
     ({"layout": "half", "max_position": 0}, "max_position must be a positive int"),
     ({"layout": "half", "max_seq_len": 2.5}, "max_seq_len must be a positive int"),
+    ({"layout": "half", "max_seq_len": 64}, "max_seq_len must be at least 512"),
     ({"layout": "half", "scalings": ("yarn",)}, "unknown scaling 'yarn'"),
 ])
 def test_bad_declarations_are_rejected(declaration, message):
@@ -121,11 +122,11 @@ SEQUENCE_CAPPED = textwrap.dedent('''
     from pe_spec import rope
     from pe_spec.examples import rope_half_cached
 
-    @rope.implementation(layout="half", max_position=2**17, max_seq_len=64, name="capped")
+    @rope.implementation(layout="half", max_position=2**17, max_seq_len=512, name="capped")
     def kernel(cfg):
         fn = rope_half_cached.factory(cfg)
         def apply(x, positions):
-            assert x.shape[-2] <= 64, f"a sequence of {x.shape[-2]} tokens past the declared max_seq_len"
+            assert x.shape[-2] <= 512, f"a sequence of {x.shape[-2]} tokens past the declared max_seq_len"
             return fn(x, positions)
         return apply
 ''')
@@ -139,5 +140,15 @@ def test_max_seq_len_bounds_every_sequence_and_the_report_names_it(tmp_path):
     proc, report = check_report(f"{path}:kernel", tmp_path, "--clause", "rope.reference", "--clause", "rope.norm")
     assert proc.returncode == 0, proc.stdout
     (long,) = [r for r in report["regimes"] if r["name"] == "long-sequence"]
-    assert long["status"] == "not reached" and long["reason"] == "excluded by the declaration max_seq_len=64", long
-    assert "not reached: long-sequence (excluded by the declaration max_seq_len=64)" in regimes_line(report)
+    assert long["status"] == "not reached" and long["reason"] == "excluded by the declaration max_seq_len=512", long
+    assert "not reached: long-sequence (excluded by the declaration max_seq_len=512)" in regimes_line(report)
+
+
+def test_the_least_max_seq_len_covers_every_draw_but_long_sequences():
+    """MIN_MAX_SEQ_LEN holds impl.environment's prefill; the long-sequence regime starts above it."""
+    from pe_properties.ambient import ENVIRONMENT_PREFILL
+
+    from pe_spec.spec import regimes
+    from pe_spec.spec.contract import MIN_MAX_SEQ_LEN
+
+    assert MIN_MAX_SEQ_LEN == ENVIRONMENT_PREFILL < min(regimes.LONG_SEQUENCES)

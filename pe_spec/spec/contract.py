@@ -23,15 +23,20 @@ class ContractError(TypeError):
     """The object plugged in does not honour the contract (bad declaration, bad return type)."""
 
 
+# The smallest max_seq_len a kernel may declare: every check's standard draws (at most 32 tokens)
+# and impl.environment's prefill (pe_properties.ambient.ENVIRONMENT_PREFILL) stay within it, so
+# only the long-sequence regime's draws are excluded (tests/test_contract.py holds the two equal).
+MIN_MAX_SEQ_LEN = 512
+
 # Declarations every family's decorator accepts, with the same meaning everywhere.
 COMMON_DECLARATIONS: dict[str, str] = {
     "dtypes": "float dtypes the kernel accepts (default: float32, bfloat16, float16)",
     "devices": "device types to check on, e.g. ('cpu', 'cuda') (default: every available device)",
     "max_position": "positions are drawn below it: the largest cache or table it serves",
     "compile": "False: torch.compile not applicable (default: checked)",
-    "max_seq_len": ("the longest sequence one call is drawn with (default: the long-sequence regime's "
-                    "longest); lower only for a kernel whose every token is slow, e.g. under an interpreter: "
-                    "the long-sequence regime is then not reached, and the report says so"),
+    "max_seq_len": ("the longest sequence one call is made with, at least MIN_MAX_SEQ_LEN = 512 (default: the "
+                    "long-sequence regime's longest); lower it only for a kernel whose every token is slow, e.g. "
+                    "under an interpreter: the long-sequence regime is then not reached, and the report says so"),
     "name": "a display name (default: module:qualname of the factory)",
 }
 
@@ -103,6 +108,9 @@ def _validate_common(family: str, d: dict) -> None:
     for key in ("max_position", "max_seq_len"):
         if key in d and (isinstance(d[key], bool) or not isinstance(d[key], int) or d[key] < 1):
             raise ContractError(f"{family}.implementation: {key} must be a positive int, got {d[key]!r}")
+    if d.get("max_seq_len", MIN_MAX_SEQ_LEN) < MIN_MAX_SEQ_LEN:
+        raise ContractError(f"{family}.implementation: max_seq_len must be at least {MIN_MAX_SEQ_LEN} (the suite's "
+                            f"standard draws and impl.environment's prefill), got {d['max_seq_len']}")
     if "compile" in d and not isinstance(d["compile"], bool):
         raise ContractError(f"{family}.implementation: compile must be True or False, got {d['compile']!r}")
 

@@ -29,6 +29,11 @@ def render(ctx: Context) -> str:
         cells = ["n/a" if r.name in f.regimes_not_applicable else "yes" for f in families]
         rows.append([f"`{r.name}`", md.esc(r.draws), md.esc(r.bugs), md.esc(r.where), *cells])
     out += md.table(header, rows) + [""]
+    declared = [r for r in R.REGIMES if r.declaration]
+    if declared:
+        out += ["A kernel may exclude a regime by a declaration; its report then lists the regime as not "
+                "reached and names the declaration:", ""]
+        out += [f"- `{r.name}`: `{r.declaration}`" for r in declared] + [""]
     for f in families:
         if f.regimes_not_applicable:
             out += [f"Not applicable to `{f.name}` kernels:", ""]
