@@ -255,7 +255,11 @@ def _outcome(check: Check, impl: Implementation, dtype: str, settings: RunSettin
             run_check(check.check_id, impl, ex)
         except (ClauseViolation, limits.CallTimeout, limits.OutOfMemory) as e:
             clock.failed(e)
-            raise
+            # Without the frames below: they hold the example's tensors (a large-storage view keeps
+            # its whole buffer alive), and hypothesis keeps the failures it meets while shrinking,
+            # so a failing kernel would run out of memory and turn its failure into a flaky error.
+            e.__context__ = None
+            raise e.with_traceback(None) from None
 
     parent = settings.hypothesis
     cap = min(check.max_examples, parent.max_examples) if check.max_examples else parent.max_examples

@@ -18,6 +18,11 @@ from dataclasses import dataclass
 # (allocated uninitialised, so only x's own pages are touched): every element index of x is past
 # 2**24, where index arithmetic in fp32 (or a 24-bit multiply) first goes wrong.
 LARGE_STORAGE_ELEMENTS = 2**25
+# The elements just before that view are NaN: a kernel whose index arithmetic reads before x's
+# first element reads the same values on every call (uninitialised memory would differ from call
+# to call, which hypothesis reports as a flaky test instead of the kernel's failure), and a NaN
+# output points at the out-of-view read.
+LARGE_STORAGE_GUARD = 4096
 # The real 32-bit wrap (signed int32 offsets) needs an extent of 2**31 elements: 4 GiB in bf16,
 # 8 GiB in fp32, 16 GiB in float64, for one tensor; more than the suite may hold on a CPU under its
 # memory limit (default 3/4 of RAM for every test, with room to report), and minutes to fill.

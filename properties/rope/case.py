@@ -209,10 +209,14 @@ class RopeCase(Case):
 
 def far_view(x: torch.Tensor) -> torch.Tensor:
     """x's values in a view at the far end of an uninitialised buffer of LARGE_STORAGE_ELEMENTS
-    (only x's own pages are touched): every element's storage index is past 2**24."""
+    (only x's own pages and the NaN guard before them are touched): every element's storage index
+    is past 2**24."""
     n = x.numel()
-    buf = torch.empty(max(regimes.LARGE_STORAGE_ELEMENTS, 2 * n), dtype=x.dtype, device=x.device)
-    view = buf[buf.numel() - n:].view(x.shape)
+    buf = torch.empty(max(regimes.LARGE_STORAGE_ELEMENTS, 2 * n + regimes.LARGE_STORAGE_GUARD), dtype=x.dtype,
+                      device=x.device)
+    start = buf.numel() - n
+    buf[start - regimes.LARGE_STORAGE_GUARD:start].fill_(float("nan"))
+    view = buf[start:].view(x.shape)
     view.copy_(x)
     return view
 

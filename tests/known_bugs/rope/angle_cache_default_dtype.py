@@ -42,7 +42,7 @@ def kernel(cfg: rope.Config):
     state = {"filled": 0}
 
     def angles(positions):
-        if positions.numel() and int(positions.max()) < state["filled"]:
+        if positions.numel() and 0 <= int(positions.min()) and int(positions.max()) < state["filled"]:
             return cached.to(positions.device)[positions].float()
         with torch.autocast(device_type=positions.device.type, enabled=False):
             freqs = positions.float()[:, None] * inv_freq.to(positions.device)[None, :]

@@ -12,7 +12,8 @@ expects, B-KER-07).
 
 Caught by: impl.dtype-shape (main); the values themselves are within what the tolerance model
 allows. A float64 input comes back rounded to float32, its pass-through channels too, which must
-be exact: rope.pass-through (float64).
+be exact: rope.pass-through (float64), and so does the gradient through them (autograd casts the
+upstream gradient to float32 and back): rope.gradient (float64).
 """
 import torch
 
