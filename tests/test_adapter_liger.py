@@ -42,6 +42,7 @@ def _example(lead, seq, dtype="float32", head_dim=64):
 HF_LAYOUT = "liger:rope_hf_layout"
 
 
+@pytest.mark.slow_tier
 @pytest.mark.parametrize("clause_id", [c.id for c in clauses.applicable("rope")])
 def test_liger_rope_hf_layout_conformant_but_its_backward(clause_id):
     """q as transformers' attention passes it: every forward clause passes, device.counterpart included

@@ -51,6 +51,7 @@ FULL_PRECISION_FAILS: dict[str, set[str]] = {
 }
 
 
+@pytest.mark.slow_tier
 @pytest.mark.parametrize("name", sorted(DEVIATIONS))
 def test_rotary_embedding_torch_adapter(name):
     target = f"rotary-embedding-torch:{name}"

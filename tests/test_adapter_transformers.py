@@ -27,6 +27,7 @@ DEVIATIONS: dict[str, dict[str, str]] = {
 }
 
 
+@pytest.mark.slow_tier
 @pytest.mark.parametrize("target", sorted(DEVIATIONS))
 def test_transformers_adapter(target):
     proc, report = engine_report(target)

@@ -161,6 +161,7 @@ def test_a_module_that_kills_its_import_is_a_loading_error(name, tmp_path):
 
 
 SLOW_CORRECT = textwrap.dedent('''
+    import pathlib
     import time
     from pe_spec import rope
     from pe_spec.examples import rope_half_cached
@@ -169,6 +170,7 @@ SLOW_CORRECT = textwrap.dedent('''
     def kernel(cfg):
         f = rope_half_cached.factory(cfg)
         def apply(x, positions):
+            pathlib.Path(__file__).with_name("calling").touch()   # the test signals once the call is on
             time.sleep(30)
             return f(x, positions)
         return apply
@@ -187,16 +189,17 @@ def test_an_interrupted_check_leaves_no_half_written_report(sig, code, tmp_path)
                              "--report", str(out)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while "checking" not in (line := proc.stdout.readline()) and time.monotonic() < deadline:
-        assert line, proc.stderr.read()
-    time.sleep(1.0)   # the child is in its first (30 s) call
+    # Signalled only once the child is in its first (30 s) call, however loaded the machine is.
+    while not (tmp_path / "calling").exists() and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.1)
     children = _children(proc.pid)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
     assert "interrupted" in err and "Traceback" not in err
     assert json.loads(out.read_text()) == {"previous": True}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "slow.py"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calling", "report.json", "slow.py"]
     time.sleep(0.5)
     assert not [pid for pid in children if _alive(pid)], "the check process outlived pe-spec"
 
