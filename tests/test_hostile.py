@@ -187,7 +187,7 @@ def test_an_interrupted_check_leaves_no_half_written_report(sig, code, tmp_path)
     out.write_text('{"previous": true}\n')
     proc = subprocess.Popen([sys.executable, "-m", "pe_spec", "check", f"{kernel}:kernel", "--clause", REF,
                              "--report", str(out)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, stdin=subprocess.DEVNULL)
+                            text=True, stdin=subprocess.DEVNULL, preexec_fn=_signals_as_in_a_shell)
     deadline = time.monotonic() + 120
     # Signalled only once the child is in its first (30 s) call, however loaded the machine is.
     while not (tmp_path / "calling").exists() and time.monotonic() < deadline:
@@ -202,6 +202,15 @@ def test_an_interrupted_check_leaves_no_half_written_report(sig, code, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["calling", "report.json", "slow.py"]
     time.sleep(0.5)
     assert not [pid for pid in children if _alive(pid)], "the check process outlived pe-spec"
+
+
+def _signals_as_in_a_shell() -> None:
+    """pe-spec starts with SIGINT and SIGTERM deliverable and at their defaults, as from a terminal:
+    a signal mask or an ignored SIGINT that something earlier in this test worker left behind is
+    inherited by a child, and is not what this test is about."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _children(pid: int) -> list[int]:
