@@ -3,9 +3,10 @@
 
 Without a GPU the kernel runs under Triton's interpreter (TRITON_INTERPRET=1, set by the adapter)
 and only float32 and float16 are checked; with CUDA the same clauses run on the GPU, bf16 included.
-Under the interpreter every Liger call costs about 10 to 20 ms per Triton program (one per
-(batch, seq) row), so the full check of liger:rope_hf_layout takes about 5 minutes of CPU: it runs
-clause by clause (the same seeds and results as one full check), spread over the test workers. The
+Under the interpreter every Liger call costs about 4 to 20 ms per Triton program (one per
+(batch, seq) row; the adapter caps sequences at max_seq_len=512 there), so the full check of
+liger:rope_hf_layout takes about 7 minutes of CPU: it runs clause by clause (the same seeds and
+results as one full check), spread over the test workers, in the slower tier (slow_tier). The
 deviations of liger:rope are also pinned by replaying minimal examples (`pe-spec repro`), which is
 deterministic whatever the suite's draws.
 """
