@@ -18,6 +18,15 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subpro
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+def rope_example(lead, positions, *, dtype: str = "float32", head_dim: int = 64, extra: dict | None = None) -> dict:
+    """A RoPE example to replay with `pe-spec repro` (json.dumps it): full rotary, base 10000, a
+    2048-row max_position, seed 0, on the CPU."""
+    return {"config": {"head_dim": head_dim, "rotary_dim": head_dim, "base": 10000.0, "max_position": 2048,
+                       "scaling": "none"},
+            "dtype": dtype, "lead": list(lead), "positions": list(positions), "seed": 0, "device": "cpu",
+            "extra": dict(extra or {})}
+
+
 def check_report(target: str, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
     """`pe-spec check TARGET --report` and the parsed report."""
     out = tmp_path / "report.json"

@@ -19,7 +19,7 @@ import sys
 import pytest
 import torch
 
-from conftest import REPO, engine_report, expect_clause, run_cli
+from conftest import REPO, engine_report, expect_clause, rope_example, run_cli
 
 from pe_spec.spec import clauses
 
@@ -34,10 +34,7 @@ ROPE_HF_LAYOUT_DEVIATIONS = {
 
 
 def _example(lead, seq, dtype="float32", head_dim=64):
-    return json.dumps({"config": {"head_dim": head_dim, "rotary_dim": head_dim, "base": 10000.0,
-                                  "max_position": 2048, "scaling": "none"},
-                       "dtype": dtype, "lead": list(lead), "positions": list(range(1, seq + 1)), "seed": 0,
-                       "device": "cpu", "extra": {}})
+    return json.dumps(rope_example(lead, range(1, seq + 1), dtype=dtype, head_dim=head_dim))
 
 
 HF_LAYOUT = "liger:rope_hf_layout"

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from conftest import engine_report, expect_verdict, run_cli
+from conftest import engine_report, expect_verdict, rope_example, run_cli
 
 # Deviation 1. RotaryEmbedding.rotate_queries_or_keys builds its positions as
 # torch.arange(seq_len, dtype=t.dtype) + offset: in bf16 (fp16) q/k every position above 256
@@ -86,9 +86,7 @@ def test_freqs_cache_filled_in_half_precision_serves_fp32():
 
 def test_negative_offset_reads_the_freqs_cache_python_style():
     """Deviation 5, replayed through pe-spec: offset -3 returns the input unrotated (a zero row of the cache)."""
-    example = {"config": {"head_dim": 64, "rotary_dim": 64, "base": 10000.0, "max_position": 2048, "scaling": "none"},
-               "dtype": "float32", "lead": [1, 1], "positions": [0], "seed": 0, "device": "cpu",
-               "extra": {"beyond": [0], "below": [-3]}}
+    example = rope_example((1, 1), [0], extra={"beyond": [0], "below": [-3]})
     proc = run_cli("repro", "rotary-embedding-torch:rotate_queries_or_keys", "rope.cache-coverage", json.dumps(example))
     assert proc.returncode == 1, proc.stdout + proc.stderr[-2000:]
     assert "at positions [-3] (below 0) the kernel returned wrong values instead of raising" in proc.stdout, proc.stdout

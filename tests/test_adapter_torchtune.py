@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import engine_report, expect_verdict, run_cli
+from conftest import engine_report, expect_verdict, rope_example, run_cli
 
 # All three index their cos/sin cache as self.cache[input_pos] (position_embeddings.py:96,
 # models/qwen2/_positional_embeddings.py:100, models/phi3/_position_embeddings.py:100): a negative
@@ -35,9 +35,7 @@ def test_torchtune_adapter(target):
 @pytest.mark.parametrize("target", sorted(DEVIATIONS))
 def test_torchtune_negative_position_wraps_to_the_end_of_its_cache(target):
     """Replayed, whatever the suite's draws: position -1 of a 2048-row cache is rotated as 2047."""
-    example = {"config": {"head_dim": 64, "rotary_dim": 64, "base": 10000.0, "max_position": 2048, "scaling": "none"},
-               "dtype": "float32", "lead": [1, 1], "positions": [0], "seed": 0, "device": "cpu",
-               "extra": {"beyond": [0], "below": [-1]}}
+    example = rope_example((1, 1), [0], extra={"beyond": [0], "below": [-1]})
     proc = run_cli("repro", target, "rope.cache-coverage", json.dumps(example))
     assert proc.returncode == 1, proc.stdout + proc.stderr[-2000:]
     assert "negative ids wrapped to the far end of a 2048-row table" in proc.stdout, proc.stdout

@@ -152,3 +152,12 @@ def test_the_least_max_seq_len_covers_every_draw_but_long_sequences():
     from pe_spec.spec.contract import MIN_MAX_SEQ_LEN
 
     assert MIN_MAX_SEQ_LEN == ENVIRONMENT_PREFILL < min(regimes.LONG_SEQUENCES)
+
+
+def test_a_declaration_is_blamed_only_where_it_excludes_the_regime():
+    from pe_spec.spec import regimes
+
+    long = regimes.get("long-sequence")
+    assert long.excluded_by({"max_seq_len": 512}) == "excluded by the declaration max_seq_len=512"
+    assert long.excluded_by({"max_seq_len": min(regimes.LONG_SEQUENCES)}) == ""   # the regime still fits
+    assert long.excluded_by({}) == "" and regimes.get("float64").excluded_by({"max_seq_len": 512}) == ""

@@ -84,8 +84,9 @@ DTYPES: tuple[str, ...] = ("float32", "float16") if INTERPRETING else ("float32"
 # Sequence length. The interpreter runs one Triton program per (batch, seq) row at about 4 ms each,
 # so a 4097-token call costs 15 s and the long-sequence regime alone would make a check take hours.
 # Interpreting, sequences are capped at the least a kernel may declare (the report lists
-# long-sequence as not reached, by this declaration); on a GPU they are drawn in full. Liger's grid has one program per token, with no
-# sequence tile, so the last-tile bugs that regime guards against have no place to live in it.
+# long-sequence as not reached, by this declaration); on a GPU they are drawn in full. Liger's
+# grid has one program per token, with no sequence tile, so the last-tile bugs that regime guards
+# against have no place to live in it.
 SEQUENCE_CAP: dict[str, int] = {"max_seq_len": MIN_MAX_SEQ_LEN} if INTERPRETING else {}
 
 # With CUDA (and no interpreter) Liger's kernel only runs on the GPU. pe-spec calls a kernel with CPU

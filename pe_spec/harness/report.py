@@ -149,8 +149,7 @@ def regimes_of(family: str, results: list[TestResult], declarations: dict) -> li
                         "reason": record.regimes_not_applicable[regime.name], "tests": 0, "examples": 0})
             continue
         reached = [t for t in results if t.regimes.get(regime.name)]
-        declared = declarations.get(regime.declaration) if regime.declaration else None
-        reason = "" if reached or declared is None else f"excluded by the declaration {regime.declaration}={declared!r}"
+        reason = "" if reached else regime.excluded_by(declarations)
         out.append({"name": regime.name, "status": "reached" if reached else "not reached", "reason": reason,
                     "tests": len(reached), "examples": sum(t.regimes[regime.name] for t in reached)})
     return out

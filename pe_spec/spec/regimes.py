@@ -69,6 +69,14 @@ class Regime:
     bugs: str         # the class of bugs found only there
     where: str        # which checks reach it
     declaration: str = ""   # the kernel declaration that can exclude it (the report names it)
+    excluded_below: int = 0  # ... when its declared value is below this
+
+    def excluded_by(self, declared: dict) -> str:
+        """Why the kernel's declarations exclude this regime, or "" when they do not."""
+        value = declared.get(self.declaration) if self.declaration else None
+        if value is None or value >= self.excluded_below:
+            return ""
+        return f"excluded by the declaration {self.declaration}={value!r}"
 
 
 REGIMES: tuple[Regime, ...] = (
@@ -81,7 +89,7 @@ REGIMES: tuple[Regime, ...] = (
            "grids and head loops capped at 32 heads", "every check drawing x"),
     Regime("long-sequence", f"{', '.join(map(str, LONG_SEQUENCES))} consecutive tokens, one row of few channels",
            "the last tile of a blocked kernel shifted or masked wrongly", "every check drawing x",
-           declaration="max_seq_len"),
+           declaration="max_seq_len", excluded_below=min(LONG_SEQUENCES)),
     Regime("batched-decode", "x [batch > 1, heads > 1, 1, d] contiguous: one new token for several sequences",
            "a row stride taken from the size-1 sequence dim (Liger-Kernel 0.8.5, docs/findings/liger.md)",
            "every check drawing x"),

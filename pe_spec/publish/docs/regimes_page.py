@@ -33,7 +33,7 @@ def render(ctx: Context) -> str:
     if declared:
         out += ["A kernel may exclude a regime by a declaration; its report then lists the regime as not "
                 "reached and names the declaration:", ""]
-        out += [f"- `{r.name}`: `{r.declaration}`" for r in declared] + [""]
+        out += [f"- `{r.name}`: `{r.declaration}` below {r.excluded_below}" for r in declared] + [""]
     for f in families:
         if f.regimes_not_applicable:
             out += [f"Not applicable to `{f.name}` kernels:", ""]
