@@ -146,7 +146,7 @@ class Case:
         except (Exception, SystemExit) as e:
             self.raised("the factory", e)
 
-    def invoke(self, args: Args, fn: Callable | None = None, *, restore: bool = True):
+    def invoke(self, args: Args, fn: Callable | None = None, *, restore: bool = True, what: str = "kernel"):
         """Call the kernel and return whatever it returns; its exceptions propagate.
 
         A kernel that writes into its inputs is impl.no-mutation's business alone: with ``restore``
@@ -154,7 +154,7 @@ class Case:
         judges the output against the inputs it was given.
         """
         before = [a.detach().clone() for a in args] if restore else None
-        with limits.implementation_call("kernel"):
+        with limits.implementation_call(what):   # what: the kind of call, whose time limit it gets
             y = (fn or self.fn)(*args)
         if before is not None:
             changed = [(a, b) for a, b in zip(args, before) if not bitwise_equal(a.detach(), b)]
@@ -200,7 +200,7 @@ class Case:
         An allocation failure with the check process near its memory limit means the implementation
         holds on to what it allocated: limits.OutOfMemory ends the test without shrinking and the
         remaining tests are not run (pe-spec keeps a reserve to finish and report)."""
-        what = f"{who} raised {exception_text(e)}{self.dtype_hint(e)}"
+        what = f"{who} raised {exception_text(e)}{self.dtype_hint(e)}{self.cache_hint(who, e)}"
         if limits.allocation_failure(e) and limits.near_memory_limit():
             limits.ran_out_of_memory()
             raise limits.OutOfMemory(engine.failure_text(
@@ -216,6 +216,20 @@ class Case:
         others = ", ".join(repr(d) for d in engine.DTYPES if d != self.ex.dtype)
         return (f"; if {self.impl.name} does not support {self.ex.dtype}, declare the dtypes it does "
                 f"support (dtypes=({others})) and {self.ex.dtype} is not drawn")
+
+    def cache_hint(self, who: str, e: BaseException) -> str:
+        """For a factory that could not allocate: the declaration that bounds the cache it builds
+        (max_position, a declaration every family shares)."""
+        if who != "the factory" or not limits.allocation_failure(e):
+            return ""
+        m = self.ex.config.get("max_position")
+        if m is None:
+            return ""
+        declared = self.impl.get("max_position")
+        if declared is None:
+            return (f"; if it builds a cache for max_position={m} positions, declare the largest max_position "
+                    f"it can build and no larger one is drawn")
+        return f"; it declares max_position={declared}: declare the largest cache it can build"
 
     def measure(self, observed: np.ndarray, allowed: np.ndarray, what: str, locate: Callable[[tuple], str]) -> None:
         engine.measure(self, observed, allowed, what, locate)

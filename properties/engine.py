@@ -108,6 +108,7 @@ class TestResult:
     duration_s: float = 0.0
     shrunk: bool | None = None   # for a failure: whether its counterexample is minimal
     notes: list[str] = field(default_factory=list)
+    not_run: str = ""            # for a skip: why it did not run to the end (memory, hang, time budget)
 
     @property
     def not_applicable(self) -> bool:
@@ -232,7 +233,8 @@ def run_test(check_id: str, impl: Implementation, dtype: str, settings: RunSetti
                       worst_ratio=m.worst_ratio if m.measured else None, worst_at=m.worst_detail,
                       examples=m.examples, unsupported_configs=m.unsupported_configs, regimes=dict(m.regimes),
                       duration_s=round(time.perf_counter() - started, 3),
-                      shrunk=shrunk if status == "fail" else None, notes=list(m.notes))
+                      shrunk=shrunk if status == "fail" else None, notes=list(m.notes),
+                      not_run=limits.not_run_kind(message) if status == "skip" else "")
 
 
 def _outcome(check: Check, impl: Implementation, dtype: str, settings: RunSettings,
@@ -344,8 +346,12 @@ def run_check(check_id: str, impl: Implementation, ex: Example) -> None:
     except limits.CallTimeout as e:
         # Not a ClauseViolation (an Exception), so hypothesis does not replay the hang to shrink it.
         limits.reset()
+        limits.record_hang(f"{e.summary}, in {test_id(check_id, ex.dtype)}")
         e.report = failure_text(check_id, impl, ex, e.summary)
         raise
+    except limits.BudgetSpent:
+        limits.reset()
+        raise Skip(limits.budget_text()) from None
 
 
 def case_type(impl: Implementation) -> type:

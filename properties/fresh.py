@@ -44,16 +44,14 @@ class FreshCall:
 
 def first_call(target: str, config_json: str, args: tuple) -> FreshCall:
     """Run target's first call on args in a fresh interpreter under the bf16 default dtype."""
-    timeout = limits.call_timeout()
     with tempfile.TemporaryDirectory(prefix="pe-spec-fresh-") as tmp:
         inputs, output = os.path.join(tmp, "inputs.pt"), os.path.join(tmp, "output.pt")
         torch.save(tuple(a.detach().contiguous().clone() for a in args), inputs)
-        try:
+        # Under the time limit of a call (and the interpreter's start): subprocess.run kills the
+        # child when the limit's exception interrupts it.
+        with limits.implementation_call("fresh", extra=STARTUP_SECONDS):
             done = subprocess.run([sys.executable, "-c", _CHILD, target, config_json, inputs, output],
-                                  capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                                  timeout=None if timeout is None else timeout + STARTUP_SECONDS)
-        except subprocess.TimeoutExpired:
-            return FreshCall(error=f"the fresh interpreter did not finish within {timeout + STARTUP_SECONDS:g} s")
+                                  capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             tail = " ".join(done.stderr.strip().splitlines()[-3:])[-600:]
             return FreshCall(error=f"the fresh interpreter exited with status {done.returncode}: {tail}")

@@ -22,19 +22,34 @@ import json
 import os
 import signal
 import threading
+import time
 
-# A correct kernel's slowest call is its first torch.compile'd call: 41 s measured from a cold
-# inductor cache on a loaded 2-core CPU (later compiles 5-11 s); 300 s leaves 7x headroom.
+# The cap on any call (--call-timeout): a correct kernel's slowest call is its first
+# torch.compile'd call, 41 s measured from a cold inductor cache on a loaded 2-core CPU.
 DEFAULT_CALL_TIMEOUT = 300.0
 ENV_CALL_TIMEOUT = "PE_CALL_TIMEOUT"
-# After this many calls overran the limit the remaining tests are not run (reported as not
-# verified): a kernel that hangs everywhere would otherwise cost one time limit per test.
-MAX_TIMEOUTS = 3
+# Under the cap the limit adapts, so that a hang is reported within two minutes: the first call of
+# each kind (importing, the factory, the kernel, its backward, a compiled kernel, a fresh
+# interpreter) may take FIRST_CALL_LIMIT (it compiles, or builds a cache: 41 s at worst measured);
+# a later one SLOWER_FACTOR x the slowest call of its kind so far, and at least MIN_CALL_LIMIT (a
+# long-sequence call does more work than the short ones before it).
+FIRST_CALL_LIMIT = 90.0
+SLOWER_FACTOR = 20.0
+MIN_CALL_LIMIT = 15.0
+# A check's total time budget (--time-budget): four times the slowest correct check measured here
+# (230 s, an adapter under Triton's interpreter; a bundled kernel's takes 31 s). Past it the check
+# stops, and the clauses not verified make the verdict incomplete, never conformant.
+DEFAULT_TIME_BUDGET = 900.0
+# Once a call overran its limit the kernel has hung: the rest of the check is not run (reported as
+# not verified) instead of costing one time limit per test.
+MAX_TIMEOUTS = 1
 
 # What each kind of call is called in messages.
 CALLS = {"import": "importing the implementation", "factory": "the factory call",
-         "kernel": "a call to the kernel function", "backward": "the kernel's backward pass"}
-_START = {what: b"C" + what.encode() + b"\n" for what in CALLS}
+         "kernel": "a call to the kernel function", "backward": "the kernel's backward pass",
+         "compiled": "a call to the torch.compile'd kernel",
+         "fresh": "the kernel's first call in a fresh interpreter"}
+_START = {what: b"C" + what.encode() for what in CALLS}
 
 
 class CallTimeout(BaseException):
@@ -44,10 +59,11 @@ class CallTimeout(BaseException):
     clause and the example); str() gives it when present.
     """
 
-    def __init__(self, what: str, seconds: float) -> None:
+    def __init__(self, what: str, seconds: float, why: str = "") -> None:
         self.what, self.seconds = what, seconds
         self.report: str | None = None
-        super().__init__(f"{CALLS.get(what, what)} exceeded the {format_seconds(seconds)} s time limit")
+        super().__init__(f"{CALLS.get(what, what)} exceeded the {format_seconds(seconds)} s time limit"
+                         + (f" ({why})" if why else ""))
 
     @property
     def summary(self) -> str:
@@ -58,24 +74,86 @@ class CallTimeout(BaseException):
 
 
 def format_seconds(s: float) -> str:
-    return f"{s:g}"
+    return f"{s:.3g}" if s < 100 else f"{s:.0f}"
+
+
+class BudgetSpent(BaseException):
+    """The check's time budget ran out during a call: the call is stopped, the test and the rest of
+    the check are not run (reported as not verified, the verdict incomplete). Not a hang."""
 
 
 _timeout: float | None = DEFAULT_CALL_TIMEOUT
 _active: "implementation_call | None" = None
 _channel: int | None = None
 timeouts = 0   # calls that overran the limit in this process
+hung = ""      # the first call that did: the test, the call and its limit, in words
 memory_limit: int | None = None   # bytes this process may allocate (set by pe_spec.runner), for messages
+_slowest: dict[str, float] = {}   # kind of call -> the slowest that returned, seconds
+_deadline: float | None = None    # time.monotonic() past which the check's time budget is spent
+_budget: float | None = None
+budget_spent = False
 
 
 def configure(timeout: float | None) -> None:
-    """Set the per-call time limit in seconds (None or 0: no limit)."""
+    """Set the cap on every call's time limit in seconds (None or 0: no limit)."""
     global _timeout
     _timeout = float(timeout) if timeout else None
 
 
 def call_timeout() -> float | None:
+    """The cap (--call-timeout); each call's own limit adapts below it (limit_for)."""
     return _timeout
+
+
+def limit_for(what: str) -> tuple[float, str]:
+    """The time limit of the next call of this kind, and how it was set (for the message)."""
+    cap = _timeout
+    if cap is None:
+        return 0.0, ""
+    slowest = _slowest.get(what)
+    if slowest is None:
+        limit, why = FIRST_CALL_LIMIT, "the limit of a first call"
+    else:
+        limit = max(MIN_CALL_LIMIT, SLOWER_FACTOR * slowest)
+        why = (f"{SLOWER_FACTOR:g}x the slowest earlier one, {format_seconds(slowest)} s, and at least "
+               f"{MIN_CALL_LIMIT:g} s")
+    if limit >= cap:
+        return cap, ""
+    return limit, why + f"; --call-timeout caps it at {format_seconds(cap)} s"
+
+
+def set_budget(seconds: float | None) -> None:
+    """The check's total time budget from now (None or 0: none)."""
+    global _deadline, _budget, budget_spent
+
+    _budget = float(seconds) if seconds else None
+    _deadline = time.monotonic() + _budget if _budget else None
+    budget_spent = False
+
+
+def budget_left() -> float | None:
+    return None if _deadline is None else _deadline - time.monotonic()
+
+
+def budget_text() -> str:
+    return (f"not verified: not run, the check's time budget of {format_seconds(_budget or 0)} s was spent "
+            "(--time-budget)")
+
+
+_NOT_RUN = {"not verified: not run, the implementation had used up the memory": "memory",
+            "not verified: not run, the kernel had hung": "hang",
+            "not verified: not run, the check's time budget": "time budget"}
+
+
+def not_run_kind(reason: str) -> str:
+    """Why a skipped test did not run to the end ("memory", "hang", "time budget"), or ""."""
+    return next((kind for prefix, kind in _NOT_RUN.items() if reason.startswith(prefix)), "")
+
+
+def record_hang(where: str) -> None:
+    global hung
+    if not hung:
+        hung = where
 
 
 def parse_timeout(text: str | float | None) -> float | None:
@@ -96,11 +174,15 @@ def parse_timeout(text: str | float | None) -> float | None:
 def exhausted() -> str | None:
     """Why the remaining tests are not run: MAX_TIMEOUTS calls overran the time limit, or the
     implementation used up the memory the check process may have."""
+    global budget_spent
     if out_of_memory:
         return "not verified: not run, the implementation had used up the memory limit of the check process"
     if timeouts >= MAX_TIMEOUTS:
-        return (f"not verified: not run, {timeouts} implementation calls already exceeded the "
-                f"{format_seconds(_timeout or 0)} s time limit")
+        return f"not verified: not run, the kernel had hung: {hung or 'a call exceeded its time limit'}"
+    left = budget_left()
+    if budget_spent or (left is not None and left <= 0):
+        budget_spent = True
+        return budget_text()
     return None
 
 
@@ -196,19 +278,23 @@ _THIS_FILE = __file__
 
 
 def _on_alarm(signum, frame) -> None:
-    global timeouts
+    global timeouts, budget_spent
     call = _active
     if call is None or call.state not in ("armed", "fired"):
         return  # a late alarm after the call returned
     signal.setitimer(signal.ITIMER_REAL, REPEAT)
     if frame is not None and frame.f_code.co_filename == _THIS_FILE:
         return  # inside this module's own bookkeeping (the call is ending): not here
+    if call.budget_cut:
+        budget_spent = True
+        call.state = "fired"
+        raise BudgetSpent()
     if call.state == "armed":
         call.state = "fired"
         timeouts += 1
         if _channel is not None:
             _write(b"T\n")
-    raise CallTimeout(call.what, call.seconds)
+    raise CallTimeout(call.what, call.seconds, call.why)
 
 
 _MAIN_THREAD = threading.main_thread().ident
@@ -228,28 +314,35 @@ def _install_handler() -> None:
 class implementation_call:
     """Context manager around one call into the implementation; re-entrant (inner ones are free)."""
 
-    __slots__ = ("what", "state", "seconds")
+    __slots__ = ("what", "state", "seconds", "why", "budget_cut", "started", "extra")
 
-    def __init__(self, what: str) -> None:
-        self.what = what
+    def __init__(self, what: str, *, extra: float = 0.0) -> None:
+        self.what, self.extra = what, extra   # extra: seconds beyond the limit (a fresh interpreter's start)
 
     def __enter__(self) -> "implementation_call":
         global _active
         if _active is not None:
             self.state = "nested"
             return self
-        self.state, self.seconds = "open", _timeout or 0.0
+        limit, self.why = limit_for(self.what)
+        left = budget_left()
+        self.budget_cut = left is not None and (not limit or left < limit + self.extra)
+        if self.budget_cut:
+            limit, self.extra = max(left, 0.001), 0.0
+        self.seconds = limit + self.extra if limit else 0.0
+        self.state = "open"
         _active = self
         if _channel is not None:
-            _write(_START.get(self.what) or b"C" + self.what.encode() + b"\n")
-        if _timeout and _CAN_ALARM and threading.get_ident() == _MAIN_THREAD:
+            _write(_START.get(self.what, b"C" + self.what.encode()) + f" {self.seconds:g}\n".encode())
+        if self.seconds and _CAN_ALARM and threading.get_ident() == _MAIN_THREAD:
             if not _handler_installed:
                 _install_handler()
             self.state = "armed"
-            signal.setitimer(signal.ITIMER_REAL, _timeout)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        self.started = time.monotonic()
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, exc_type, *exc) -> bool:
         global _active
         state = self.state
         if state == "nested":
@@ -259,6 +352,9 @@ class implementation_call:
         if _active is self:
             _active = None
         self.state = "done"
+        if state != "fired" and exc_type is None:
+            took = time.monotonic() - self.started
+            _slowest[self.what] = max(_slowest.get(self.what, 0.0), took)
         if _channel is not None:
             _write(b"E\n")
         return False

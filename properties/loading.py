@@ -50,7 +50,13 @@ def load(target: str) -> Implementation:
                         f"with {registry.decorator_hints()}")
     if not obj.target:
         obj.target = target
+    private = f"{_FILE_MODULE}{Path(where).stem}:"
+    if where.endswith(".py") and obj.name.startswith(private):   # the default name: the file's, not ours
+        obj.name = f"{Path(where).name}:{obj.name[len(private):]}"
     return obj
+
+
+_FILE_MODULE = "pe_target_"   # a target file is imported as pe_target_<stem>
 
 
 _LOADED: dict[str, Implementation] = {}
@@ -68,7 +74,7 @@ def _load_file(path: str):
     p = Path(path).expanduser()
     if not p.is_file():
         raise LoadError(f"no such file: {path}")
-    name = f"pe_target_{p.stem}"
+    name = f"{_FILE_MODULE}{p.stem}"
     spec = importlib.util.spec_from_file_location(name, p)
     if spec is None or spec.loader is None:
         raise LoadError(f"cannot import {path}")

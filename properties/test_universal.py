@@ -210,7 +210,7 @@ def test_compile(case: Case) -> None:
     args = case.make_inputs()
     try:
         with _every_call_compiled():
-            y = case.invoke(args, _compiled(case, args))
+            y = case.invoke(args, _compiled(case, args), what="compiled")
     except FailOnRecompileLimitHit:
         raise outcomes.not_verified(f"torch.compile recompiles the kernel on nearly every call (its guards on the "
                                     f"kernel's state fail), and past {RECOMPILE_LIMIT} compiled versions dynamo "

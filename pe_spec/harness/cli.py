@@ -64,8 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--markdown", metavar="FILE.md", help="write the Markdown report")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress, only the verdict and failures")
     c.add_argument("--call-timeout", type=_seconds, default=None, metavar="SECONDS",
-                   help="time limit on each call into the implementation: import, factory, kernel "
-                        "(default 300, or $PE_CALL_TIMEOUT; 0: none)")
+                   help="the cap on the time limit of each call into the implementation: import, factory, "
+                        "kernel (default 300, or $PE_CALL_TIMEOUT; 0: none); below it a first call may take 90 s "
+                        "and a later one 20x the slowest of its kind so far, at least 15 s")
+    c.add_argument("--time-budget", type=_seconds, default=None, metavar="SECONDS",
+                   help="time budget of the whole check: past it the check stops and the clauses not verified "
+                        "make the verdict incomplete (default 900; 0: none)")
     c.add_argument("--memory-limit", type=_size, default=None, metavar="SIZE",
                    help="memory limit of the check process, e.g. 8G or 512M (default: 3/4 of physical "
                         "memory; 0: none)")
@@ -215,11 +219,14 @@ def _check(args) -> int:
     from pe_spec.harness import supervisor
     from pe_spec.harness.progress import Progress
 
+    from pe_properties.limits import DEFAULT_TIME_BUDGET
+
     timeout = _call_timeout(args.call_timeout)
     memory = default_memory_limit() if args.memory_limit is None else (args.memory_limit or None)
+    args.budget = DEFAULT_TIME_BUDGET if args.time_budget is None else (args.time_budget or None)
     spec = {"target": args.target, "profile": args.profile, "clauses": args.clause, "seed": args.seed,
             "shrink_examples": args.shrink_examples, "shrink_seconds": args.shrink_seconds,
-            "call_timeout": timeout, "memory_limit": memory}
+            "call_timeout": timeout, "memory_limit": memory, "time_budget": args.budget}
     started = time.time()
     progress = Progress(sys.stdout, quiet=args.quiet, target=args.target, profile=args.profile)
     written: list[str] = []
@@ -248,7 +255,7 @@ def _conclude(args, run, progress, started: float, timeout: float | None, memory
         return EXIT_USAGE
     if run.impl is None or run.environment is None:
         return _did_not_start(run, args.target, timeout)
-    env = {**run.environment, "call_timeout_s": timeout, "memory_limit_bytes": memory,
+    env = {**run.environment, "call_timeout_s": timeout, "memory_limit_bytes": memory, "time_budget_s": args.budget,
            "isolation": "subprocess (pe_spec.harness.runner under pe_spec.harness.supervisor)"}
     verdict = report.build(args.target, run.impl, [report.TestResult(**r) for r in run.results], env, started,
                            reproduce=_reproduce_command(args, env["seed"], timeout, memory),
@@ -284,6 +291,8 @@ def _reproduce_command(args, seed: int | None, timeout: float | None, memory: in
     if seed is not None:
         parts += ["--seed", str(seed)]
     parts += ["--call-timeout", f"{timeout or 0:g}"]
+    if args.time_budget is not None:
+        parts += ["--time-budget", f"{args.time_budget:g}"]
     if args.memory_limit is not None:
         parts += ["--memory-limit", str(memory or 0)]
     return " ".join(shlex.quote(p) for p in parts)

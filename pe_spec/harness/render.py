@@ -23,14 +23,18 @@ def output_notes(report: dict, lines: int = 5) -> list[str]:
 
 def verdict_line(report: dict) -> str:
     s = report["summary"]
-    nv = len(s["not_verified"])
-    head = "CONFORMANT" if report["verdict"] == "conformant" else "NONCONFORMANT"
+    nv, na = len(s["not_verified"]), s.get("not_applicable", 0)
+    head = report["verdict"].upper()
     inc = report.get("incident")
     crash = f"; the check process {inc['exit']}" if inc and inc.get("kind") == "crash" else (
         "; the watchdog killed the check process" if inc else "")
+    skipped = [f"{na} not applicable"] if na else []
+    if nv:
+        skipped.append(f"{nv} not verified: {', '.join(s['not_verified'])}")
+    cut = f"; {s['incomplete'].removeprefix('not verified: not run, ')}" if s.get("incomplete") else ""
     return (f"pe-spec {report['spec_version']}: {head}: "
             f"{report['implementation']['target']}: {s['pass']} passed, {s['fail']} failed, {s['error']} errors, {s['skip']} skipped"
-            + (f" ({nv} not verified: {', '.join(s['not_verified'])})" if nv else "") + crash)
+            + (f" ({'; '.join(skipped)})" if skipped else "") + cut + crash)
 
 
 def to_markdown(report: dict) -> str:

@@ -2,7 +2,8 @@
 once; renderers (pe_spec.harness.render) only read it.
 
 JSON schema (DESIGN.md): {"spec_version", "pe_spec_version", "implementation", "verdict":
-"conformant"|"nonconformant", "summary", "environment", "reproduce", "incident", "output",
+"conformant"|"nonconformant"|"incomplete" (no failure, but the time budget ran out first), "summary"
+(counts, "not_verified" ids, "why_not_verified" {id: why}, "not_applicable" count, "incomplete": why), "environment", "reproduce", "incident", "output",
 "clauses": [{"id", "level", "title", "status": "pass"|"fail"|"skip"|"error", "detail",
 "worst_ratio", "tests": [{"nodeid" (CHECK_ID[dtype]), "clause_id", "dtype", "status", "message",
 "worst_ratio", "worst_at", "examples", "unsupported_configs", "regimes" ({regime: examples}),
@@ -118,14 +119,19 @@ def build(target: str, impl, results: list[TestResult], env: dict, started: floa
     per_clause = aggregate(results)
     counts = {s: sum(1 for c in per_clause if c.status == s) for s in ("pass", "fail", "skip", "error")}
     bad = [c for c in per_clause if c.level == "MUST" and c.status in ("fail", "error")]
-    not_verified = [c.id for c in per_clause if c.status == "skip" and not c.detail.startswith(NOT_APPLICABLE)]
+    skipped = [c for c in per_clause if c.status == "skip"]
+    not_verified = [c.id for c in skipped if not c.detail.startswith(NOT_APPLICABLE)]
+    cut = [r for r in results if r.not_run == "time budget"]
+    verdict = "nonconformant" if bad or incident else "incomplete" if cut else "conformant"
     return {
         "spec_version": SPEC_VERSION,
         "pe_spec_version": __version__,
         "implementation": {"target": target, "name": impl["name"], "family": impl["family"],
                            "declared": dict(impl["declared"])},
-        "verdict": "nonconformant" if bad or incident else "conformant",
-        "summary": {**counts, "not_verified": not_verified, "clauses": len(per_clause)},
+        "verdict": verdict,
+        "summary": {**counts, "not_verified": not_verified, "not_applicable": len(skipped) - len(not_verified),
+                    "why_not_verified": {c.id: c.detail for c in skipped if c.id in not_verified},
+                    "incomplete": cut[0].message if cut else "", "clauses": len(per_clause)},
         "environment": env,
         "reproduce": reproduce,
         "incident": incident,

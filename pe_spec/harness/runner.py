@@ -41,6 +41,7 @@ def main(argv: list[str]) -> int:
         limits.memory_limit = _limit_memory(int(spec["memory_limit"]))
         limits.hold_reserve(min(256 * 2**20, limits.memory_limit // 8))
     limits.configure(spec.get("call_timeout"))
+    limits.set_budget(spec.get("time_budget"))
     warnings.simplefilter("ignore", DeprecationWarning)   # torch's own, on every correct kernel
 
     from pe_properties.loading import LoadError, load

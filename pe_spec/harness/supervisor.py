@@ -5,11 +5,12 @@ never imports the implementation (nor torch): it reads the child's event line, c
 a bounded tail of the child's stdout and stderr (what the implementation printed), and enforces
 the watchdog:
 
-- a call into the implementation still running ``call_timeout + grace`` seconds after it began
-  (the child's own alarm should have stopped it at ``call_timeout``: it is stuck in native code
-  that never returns to the interpreter, or swallowed the alarm) -> the child is killed;
-- no event at all for ``max(60 s, call_timeout + grace)`` between calls (a hang in code the
-  implementation runs indirectly, such as its backward) -> the child is killed.
+- a call into the implementation still running ``limit + grace`` seconds after it began, its
+  limit being the one the child announced for it (pe_properties.limits.limit_for: the child's own
+  alarm should have stopped it at ``limit``: it is stuck in native code that never returns to the
+  interpreter, or swallowed the alarm) -> the child is killed;
+- no event at all for ``idle_limit`` between calls (a hang in code the implementation runs
+  indirectly, such as a method of the tensor it returned) -> the child is killed.
 
 Before a kill the child gets SIGUSR1 (faulthandler dumps every thread's Python stack to its
 stderr, so the tail shows where it hung), then its whole process group gets SIGKILL.
@@ -36,6 +37,13 @@ from pe_properties import limits
 TAIL_BYTES = 64 * 1024       # kept per stream (the rest is counted, not stored)
 IDLE_LIMIT = 60.0            # seconds without any event between calls, at least
 DUMP_WAIT = 1.0              # seconds between asking for a stack dump and the kill
+
+
+def idle_limit(call_timeout: float) -> float:
+    """Seconds without any event between calls before the watchdog acts: IDLE_LIMIT, or what a first
+    call may take (pe-spec's own code between calls is never slower)."""
+    first = min(call_timeout, limits.FIRST_CALL_LIMIT)
+    return max(IDLE_LIMIT, first + grace(first))
 
 
 def grace(timeout: float) -> float:
@@ -103,6 +111,7 @@ class Incident:
     dtype: str | None = None
     call: str | None = None         # the call in flight: import | factory | kernel
     elapsed_s: float | None = None  # how long that call (or the silence) had lasted
+    limit_s: float | None = None    # that call's time limit
     check_id: str | None = None
     example: str | None = None      # the last example drawn in that test, described
     reproduce: str | None = None
@@ -129,7 +138,7 @@ class Run:
     # what is going on now
     running: str | None = None
     example: dict | None = None
-    call: tuple[str, float] | None = None
+    call: tuple[str, float, float] | None = None   # (kind, started, its time limit)
     alarm_fired: bool = False
     alarm_at_kill: bool = False   # the child's alarm had fired (it raised, and the call went on)
 
@@ -228,7 +237,12 @@ class Supervisor:
             self._last_event = now
             tag = line[:1]
             if tag == b"C":
-                self.run.call, self.run.alarm_fired = (line[1:].decode(errors="replace"), now), False
+                what, _, limit = line[1:].decode(errors="replace").partition(" ")
+                try:
+                    seconds = float(limit) if limit else (self.call_timeout or 0.0)
+                except ValueError:
+                    seconds = self.call_timeout or 0.0
+                self.run.call, self.run.alarm_fired = (what, now, seconds), False
             elif tag == b"E":
                 self.run.call = None
             elif tag == b"T":
@@ -271,13 +285,13 @@ class Supervisor:
             if now - self._kill[1] > DUMP_WAIT:
                 self._kill_group(proc)
             return
-        timeout = self.call_timeout
-        if not timeout:
+        if not self.call_timeout:
             return
         if self.run.call is not None:
-            if now - self.run.call[1] > timeout + grace(timeout):
+            limit = self.run.call[2]
+            if limit and now - self.run.call[1] > limit + grace(limit):
                 self._request_kill(proc, "timeout")
-        elif self.run.items and now - self._last_event > max(IDLE_LIMIT, timeout + grace(timeout)):
+        elif self.run.items and now - self._last_event > idle_limit(self.call_timeout):
             self._request_kill(proc, "stalled")
 
     def _request_kill(self, proc: subprocess.Popen, why: str) -> None:
@@ -312,6 +326,7 @@ class Supervisor:
             kind=kind, exit=describe_exit(returncode), nodeid=run.running,
             clause_id=item["clause_id"] if item else None, dtype=item["dtype"] if item else None,
             call=call[0] if call else None, elapsed_s=round(elapsed, 1) if elapsed is not None else None,
+            limit_s=call[2] if call else None,
             check_id=ex["check"] if ex else None, example=ex["describe"] if ex else None,
             reproduce=ex["reproduce"] if ex else None)
 
@@ -348,7 +363,7 @@ def incident_message(run: Run, target: str, call_timeout: float | None, memory_l
     inc = run.incident
     assert inc is not None
     call = limits.CALLS.get(inc.call or "", "pe-spec's own code between implementation calls")
-    t = limits.format_seconds(call_timeout or 0)
+    t = limits.format_seconds(inc.limit_s or call_timeout or 0)
     if inc.kind == "timeout":
         why = ("the time limit's exception was raised in it and it went on (a kernel that catches "
                "BaseException?)" if run.alarm_at_kill else

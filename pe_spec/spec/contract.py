@@ -28,11 +28,20 @@ class ContractError(TypeError):
 # only the long-sequence regime's draws are excluded (tests/test_contract.py holds the two equal).
 MIN_MAX_SEQ_LEN = 512
 
+# Without a declared max_position, no configuration asks for more than this many cached values,
+# max_position x the channels a position's encoding has (RoPE: rotary_dim): a kernel that sizes a
+# cos/sin cache by max_position, as the contract invites, builds tables of at most 256 MiB in fp32
+# instead of the 6 GiB a 2**25-position cache of 48 channels takes. Positions up to 2**25 are still
+# drawn, with narrow encodings (position arithmetic goes wrong at 2**24 whatever the width);
+# declaring max_position draws every width up to it.
+UNDECLARED_CACHE_VALUES = 2**26
+
 # Declarations every family's decorator accepts, with the same meaning everywhere.
 COMMON_DECLARATIONS: dict[str, str] = {
     "dtypes": "float dtypes the kernel accepts (default: float32, bfloat16, float16)",
     "devices": "device types to check on, e.g. ('cpu', 'cuda') (default: every available device)",
-    "max_position": "positions are drawn below it: the largest cache or table it serves",
+    "max_position": ("positions are drawn below it: the largest cache or table it serves (default: none, and "
+                     "max_position x channels stays within UNDECLARED_CACHE_VALUES = 2**26)"),
     "compile": "False: torch.compile not applicable (default: checked)",
     "max_seq_len": ("the longest sequence one call is made with, at least MIN_MAX_SEQ_LEN = 512 (default: the "
                     "long-sequence regime's longest); lower it only for a kernel whose every token is slow, e.g. "

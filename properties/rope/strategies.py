@@ -1,5 +1,6 @@
 """RoPE configurations and examples: head dims (odd multiples included), partial rotary, bases from
-100 to 1e7, caches from 2048 to 2**25 positions, drawn mostly from a small pool per kernel."""
+100 to 1e7, caches from 2048 to 2**25 positions (undeclared: within UNDECLARED_CACHE_VALUES), drawn
+mostly from a small pool per kernel."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from pe_spec.families.rope.contract import rotary_dims_for
 from pe_spec.spec import regimes
-from pe_spec.spec.contract import Implementation
+from pe_spec.spec.contract import UNDECLARED_CACHE_VALUES, Implementation
 
 from ..engine import Example
 from ..strategies import (MAX_ELEMENTS, block_positions, declared_or, input_regimes, leading_dims, positions, reused,
@@ -21,11 +22,16 @@ BASES = (10000.0, 500000.0, 1_000_000.0, 100.0, 10_000_000.0)
 MAX_POSITIONS = (2048, 4096, 8192, 32768, 131072, 2**21, 2**25)
 
 
-def max_positions(impl: Implementation, choices: tuple[int, ...]) -> list[int]:
-    """The max_position values to draw: those of choices within the declared max_position, and it."""
+def max_positions(impl: Implementation, choices: tuple[int, ...], rotary_dim: int) -> list[int]:
+    """The max_position values to draw for rotary_dim, in the order of choices: those within the
+    declared max_position, and it; undeclared, each choice lowered to the largest whose cache of
+    max_position x rotary_dim values fits in UNDECLARED_CACHE_VALUES."""
     declared = impl.get("max_position")
-    maxes = [m for m in choices if declared is None or m <= declared]
-    if declared is not None and declared not in maxes:
+    if declared is None:
+        cap = max(UNDECLARED_CACHE_VALUES // rotary_dim, min(choices))
+        return list(dict.fromkeys(min(m, cap) for m in choices))
+    maxes = [m for m in choices if m <= declared]
+    if declared not in maxes:
         maxes.append(declared)
     return maxes
 
@@ -43,7 +49,6 @@ def config_pool(impl: Implementation, size: int = 12) -> list[dict]:
 def _config_pool(impl: Implementation, size: int) -> tuple[dict, ...]:
     head_dims = impl.get("head_dims") or HEAD_DIMS[:6]
     bases = impl.get("bases") or BASES
-    maxes = max_positions(impl, MAX_POSITIONS)
     pool = []
     for k in range(size):
         head_dim = head_dims[k % len(head_dims)]
@@ -51,18 +56,24 @@ def _config_pool(impl: Implementation, size: int) -> tuple[dict, ...]:
         if not choices:
             continue
         preferred = [r for r in (head_dim, head_dim // 2, head_dim // 4) if r in choices] or choices
-        pool.append({"head_dim": head_dim, "rotary_dim": preferred[k % len(preferred)],
+        rotary_dim = preferred[k % len(preferred)]
+        longest = (k * 5) % len(MAX_POSITIONS) == len(MAX_POSITIONS) - 1
+        if longest and impl.get("max_position") is None:
+            rotary_dim = min(choices)   # the narrowest cache, so the longest context is drawn undeclared too
+        maxes = max_positions(impl, MAX_POSITIONS, rotary_dim)
+        pool.append({"head_dim": head_dim, "rotary_dim": rotary_dim,
                      "base": float(bases[k % len(bases)]), "max_position": maxes[(k * 5) % len(maxes)],
                      "scaling": (impl.get("scalings") or ("none",))[0]})
     return tuple(pool)
 
 
 def compile_examples(impl: Implementation, dtype: str):
-    """impl.compile's examples: one configuration, the pooled one serving the longest context (so
-    positions reach every regime), and x of one rank, [batch, heads, seq, head_dim] as attention
+    """impl.compile's examples: one configuration, the pooled one with the largest cache, positions
+    x rotary channels (so positions reach far on a rotation of many pairs), and x of one rank, [batch, heads, seq, head_dim] as attention
     passes it, no dim of size 1 (which dynamo specialises): each configuration, dtype, rank and
     specialisation is a compilation of its own (seconds on a CPU)."""
-    return examples(impl, dtype, config=max(config_pool(impl), key=lambda c: c["max_position"]), lead_rank=2,
+    return examples(impl, dtype, config=max(config_pool(impl), key=lambda c: c["max_position"] * c["rotary_dim"]),
+                    lead_rank=2,
                     min_seq=2, smallest_lead=2, large_storage=False)
 
 
@@ -82,7 +93,7 @@ def configs(draw, impl: Implementation) -> dict:
                       if preferred else st.sampled_from(choices), label="rotary_dim")
     base = draw(declared_or(impl, "bases", st.one_of(
         st.sampled_from(BASES), st.floats(2.0, 1e7, allow_nan=False))), label="base")
-    max_position = draw(st.sampled_from(max_positions(impl, MAX_POSITIONS)), label="max_position")
+    max_position = draw(st.sampled_from(max_positions(impl, MAX_POSITIONS, rotary_dim)), label="max_position")
     scaling = draw(declared_or(impl, "scalings", st.just("none")), label="scaling")
     return {"head_dim": head_dim, "rotary_dim": rotary_dim, "base": float(base),
             "max_position": max_position, "scaling": scaling}
@@ -110,12 +121,12 @@ def _wide_pool(impl: Implementation) -> tuple[dict, ...]:
     declared = impl.get("head_dims")
     wide = [d for d in (declared or regimes.WIDE_HEAD_DIMS) if d > 256]
     bases = impl.get("bases") or BASES
-    maxes = max_positions(impl, MAX_POSITIONS)
     pool = []
     for k, head_dim in enumerate(wide):
         choices = rotary_dims_for(impl, head_dim)
         if choices:
             rotary = head_dim if head_dim in choices else max(choices)
+            maxes = max_positions(impl, MAX_POSITIONS, rotary)
             pool.append({"head_dim": head_dim, "rotary_dim": rotary, "base": float(bases[k % len(bases)]),
                          "max_position": maxes[(k * 3) % len(maxes)],
                          "scaling": (impl.get("scalings") or ("none",))[0]})

@@ -59,7 +59,8 @@ DECLARATIONS: dict[str, str] = {
     "head_dims": "head dims it supports (default: even sizes 2..160 and common ones up to 256)",
     "rotary_dims": "ints (absolute), fractions f of head_dim in (0, 1] (rotary_dim int(head_dim * f), truncated), or 'full' (default: any even <= head_dim)",
     "bases": "rope_theta values it supports (default: drawn, 2..1e7)",
-    "max_position": "the largest cache it can build; positions are drawn below it (default: up to 2**25)",
+    "max_position": ("the largest cache it can build; positions are drawn below it (default: up to 2**25, with "
+                     "max_position x rotary_dim <= 2**26, so a cache sized by max_position fits in memory)"),
     "scalings": "context-extension scalings (spec 2026.1: 'none' only)",
     "autograd": "True: must support autograd; False: inference-only, rope.gradient not applicable (default: probe)",
     "counterpart": ("the library's eager path this kernel replaces: a rope implementation or a target string "
