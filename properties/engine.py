@@ -21,7 +21,7 @@ import hashlib
 import json
 import shlex
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -72,6 +72,22 @@ class Example:
         missing = {"config", "dtype", "lead", "positions", "seed"} - set(d)
         if missing:
             raise ValueError(f"the example lacks {', '.join(sorted(missing))}")
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"the example has unknown fields {', '.join(sorted(unknown))}")
+        if d["dtype"] not in DTYPES:
+            raise ValueError(f"dtype {d['dtype']!r} is not one of {', '.join(DTYPES)}")
+        ints = lambda v: isinstance(v, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in v)
+        for name in ("lead", "positions"):
+            if not ints(d[name]):
+                raise ValueError(f"{name} must be a list of integers, got {d[name]!r}")
+        if any(i < 0 for i in d["lead"]):
+            raise ValueError(f"lead must hold sizes, got {d['lead']!r}")
+        if not isinstance(d["seed"], int) or isinstance(d["seed"], bool):
+            raise ValueError(f"seed must be an integer, got {d['seed']!r}")
+        for name in ("config", "extra", "inputs"):
+            if not isinstance(d.get(name, {}), dict):
+                raise ValueError(f"{name} must be a JSON object, got {d[name]!r}")
         d["lead"], d["positions"] = tuple(d["lead"]), tuple(d["positions"])
         return cls(**d)
 

@@ -31,6 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pe-spec: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`pe-spec list | head`): say so once, and let nothing else write to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("pe-spec: the output was closed before everything was written", file=sys.stderr)
+        return EXIT_USAGE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -184,10 +189,24 @@ def _explain(args) -> int:
             f"\n  {f.name}: " + (f"not applicable: {f.not_applicable[c.id]}" if c.id in f.not_applicable
                                  else f.universal.get(c.id, "as stated")) for f in registry.families()) + "\n")
     if c.derivation:
-        print(f"Derivation: {c.derivation} (sympy; `python -m pe_spec.publish.docs` decides it on the clause's page)")
+        _print_derivation(c.derivation, wrap)
     if c.references:
         print("References:\n" + "\n".join(f"  - {r}" for r in c.references))
     return EXIT_OK
+
+
+def _print_derivation(dotted: str, wrap) -> None:
+    """The clause's sympy derivation: what its zero means, the expression, and its verdict, decided
+    now (a tenth of a second)."""
+    from pe_spec.spec.symbolic import prove_zero, resolve
+
+    build = resolve(dotted)
+    expression = build()
+    print(f"Derivation ({dotted.rsplit('.', 1)[-1]}, sympy):")
+    print(wrap(" ".join((build.__doc__ or "").split())))
+    text = " ".join(str(expression).split())
+    print(f"  expression: {text if len(text) <= 600 else text[:597] + '...'}")
+    print(f"  decided now: {prove_zero(expression)}\n")
 
 
 def _load_or_exit(target: str):
@@ -337,6 +356,7 @@ def _repro(args) -> int:
     from hypothesis.errors import UnsatisfiedAssumption
 
     from pe_properties import engine, load_checks, outcomes
+    from pe_spec.spec import registry
     from pe_spec.spec.contract import Unsupported
 
     checks = load_checks()
@@ -351,6 +371,12 @@ def _repro(args) -> int:
         ex = engine.Example.from_json(args.example)
     except (ValueError, TypeError, KeyError) as e:
         print(f"pe-spec: cannot read the example JSON: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    family = registry.family_of(impl)
+    try:
+        family.config(**ex.config)
+    except (TypeError, ValueError) as e:
+        print(f"pe-spec: the example's config is not a {family.name} configuration: {e}", file=sys.stderr)
         return EXIT_USAGE
     reason = engine.skip_reason(checks[args.check_id], impl, ex.dtype)
     if reason:
@@ -368,6 +394,10 @@ def _repro(args) -> int:
     except (Unsupported, UnsatisfiedAssumption) as e:
         print(f"pe-spec: the factory reports this configuration unsupported{': ' + str(e) if str(e) else ''}",
               file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as e:   # the kernel's own exceptions are clause failures: this is the example's
+        print(f"pe-spec: the example does not fit {args.check_id} ({type(e).__name__}: {e}); replay it with the "
+              "check id its failure printed", file=sys.stderr)
         return EXIT_USAGE
     print(f"{args.check_id}: holds for this example")
     return EXIT_OK

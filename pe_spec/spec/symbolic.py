@@ -21,7 +21,26 @@ import sympy
 from sympy.matrices import MatrixBase
 from sympy.simplify.fu import TR10
 
-__all__ = ["Outcome", "Verdict", "prove_zero", "prove_equal"]
+__all__ = ["Outcome", "Verdict", "prove_zero", "prove_equal", "resolve"]
+
+
+def resolve(dotted: str) -> Callable[[], Any]:
+    """The derivation a clause cites by dotted name. The name may go through a family's public
+    alias (``pe_spec.<family>``, an attribute of pe_spec rather than an importable module), so each
+    part is an attribute, or else a submodule imported on the way."""
+    import importlib
+
+    *path, attr = dotted.split(".")
+    try:
+        obj: Any = importlib.import_module(path[0])
+        for part in path[1:]:
+            try:
+                obj = getattr(obj, part)
+            except AttributeError:
+                obj = importlib.import_module(f"{obj.__name__}.{part}")
+        return getattr(obj, attr)
+    except (ImportError, AttributeError) as e:
+        raise RuntimeError(f"derivation {dotted!r} cannot be resolved: {e}") from None
 
 
 class Outcome(enum.Enum):

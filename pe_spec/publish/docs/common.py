@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable, Mapping
 from pe_spec.spec import clauses, registry
 from pe_spec.spec.clauses import Clause
 from pe_spec.spec.family import Family
+from pe_spec.spec.symbolic import resolve
 
 from .. import markdown as md
 
@@ -66,24 +67,7 @@ def citing_tests() -> dict[str, list[CitingTest]]:
 
 
 # --------------------------------------------------------------------------------------------
-# derivations
-
-def resolve(dotted: str) -> Callable[[], Any]:
-    """The derivation a dotted name cites. The name may go through a family's public alias
-    (``pe_spec.<family>``, an attribute of pe_spec rather than an importable module), so each
-    part is an attribute, or else a submodule imported on the way."""
-    *path, attr = dotted.split(".")
-    try:
-        obj: Any = importlib.import_module(path[0])
-        for part in path[1:]:
-            try:
-                obj = getattr(obj, part)
-            except AttributeError:
-                obj = importlib.import_module(f"{obj.__name__}.{part}")
-        return getattr(obj, attr)
-    except (ImportError, AttributeError) as e:
-        raise RuntimeError(f"derivation {dotted!r} cannot be resolved: {e}") from None
-
+# derivations (resolved by the spec: pe_spec.spec.symbolic.resolve, which `pe-spec explain` uses too)
 
 def canonical(dotted: str) -> str:
     """The module.function name a derivation is defined under, whichever name cites it."""
