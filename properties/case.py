@@ -192,7 +192,8 @@ class Case:
 
     def fail(self, what: str, **kw) -> None:
         raise ClauseViolation(self.check_id.split("#", 1)[0],
-                              engine.failure_text(self.check_id, self.impl, self.ex, what, **kw))
+                              engine.failure_text(self.check_id, self.impl, self.ex, what, **kw),
+                              engine.failure_fields(self.check_id, self.ex, what, **kw))
 
     def raised(self, who: str, e: BaseException) -> None:
         """Fail the clause because the implementation (who: 'the kernel', 'the factory') raised e.

@@ -125,6 +125,7 @@ class TestResult:
     shrunk: bool | None = None   # for a failure: whether its counterexample is minimal
     notes: list[str] = field(default_factory=list)
     not_run: str = ""            # for a skip: why it did not run to the end (memory, hang, time budget)
+    failure: dict = field(default_factory=dict)   # for a failure: failure_fields of the example shown
 
     @property
     def not_applicable(self) -> bool:
@@ -243,10 +244,15 @@ def run_test(check_id: str, impl: Implementation, dtype: str, settings: RunSetti
     limits.reset()
     started = time.perf_counter()
     clock = ShrinkClock(budget or settings.shrink_budget())
+    _FAILURE.clear()
     status, message, shrunk = _outcome(check, impl, dtype, settings, clock)
     m = outcomes.current()
+    failure = dict(_FAILURE[0]) if status == "fail" and _FAILURE else {}
+    worst, worst_at = (m.worst_ratio if m.measured else None), m.worst_detail
+    if failure.get("ratio") is not None:   # a failure's ratio is the one of the example it shows
+        worst, worst_at = failure["ratio"], failure["where"]
     return TestResult(nodeid=tid, clause_id=check.clause_id, dtype=dtype, status=status, message=message,
-                      worst_ratio=m.worst_ratio if m.measured else None, worst_at=m.worst_detail,
+                      worst_ratio=worst, worst_at=worst_at, failure=failure,
                       examples=m.examples, unsupported_configs=m.unsupported_configs, regimes=dict(m.regimes),
                       duration_s=round(time.perf_counter() - started, 3),
                       shrunk=shrunk if status == "fail" else None, notes=list(m.notes),
@@ -294,6 +300,7 @@ def _outcome(check: Check, impl: Implementation, dtype: str, settings: RunSettin
         finally:
             used, seconds = clock.spend()
     except ClauseViolation as e:
+        _FAILURE[:] = [e.fields]
         if any(_SHRINK_STOPPED in text for text in said):
             return "fail", (f"{e}\n  (not fully shrunk: {clock.stopped_note(used, seconds)}; this is the smallest "
                             "failing example found by then)"), False
@@ -302,6 +309,7 @@ def _outcome(check: Check, impl: Implementation, dtype: str, settings: RunSettin
         return "fail", str(e), False
     except Skip as s:
         if isinstance(clock.last, ClauseViolation):   # a failure found before the check could go on
+            _FAILURE[:] = [clock.last.fields]
             return "fail", (f"{clock.last}\n  (not fully shrunk: while shrinking, a smaller example could not "
                             f"be checked: {s.reason})"), False
         return "skip", s.reason, None
@@ -319,6 +327,9 @@ def _outcome(check: Check, impl: Implementation, dtype: str, settings: RunSettin
         text = " ".join(str(e).split())
         return "error", f"{type(e).__name__}: {text if len(text) <= 2000 else text[:1997] + '...'}", None
     return "pass", "", None
+
+
+_FAILURE: list[dict] = []   # the structured failure of the test being run (set by _outcome)
 
 
 def run(impl: Implementation, settings: RunSettings, clause_ids: Iterable[str] = (), *,
@@ -405,6 +416,21 @@ def failure_text(check_id: str, impl: Implementation, ex: Example, what: str, *,
     lines.append(f"  counterexample: {describe(impl, ex)}")
     lines.append(f"  reproduce: {reproduce_command(check_id, ex)}")
     return "\n".join(lines)
+
+
+def failure_fields(check_id: str, ex: Example, what: str, *, observed: float | None = None,
+                   allowed: float | None = None, where: str = "") -> dict:
+    """A failure, structured for the JSON report: the example (replayable), what went wrong, the
+    observed and allowed errors and their ratio, and where (position and pair, when it says)."""
+    import re
+
+    ratio = (observed / allowed if allowed > 0 else float("inf")) if observed is not None and allowed else None
+    position = re.search(r"\(position (-?\d+)\)", where)
+    pair = re.search(r"\bpair (\d+)", where)
+    return {"check_id": check_id, "dtype": ex.dtype, "example": asdict(ex), "what": what,
+            "observed": observed, "allowed": allowed, "ratio": ratio, "where": where,
+            "position": int(position.group(1)) if position else None, "pair": int(pair.group(1)) if pair else None,
+            "reproduce": reproduce_command(check_id, ex)}
 
 
 def measure(case: Any, observed: np.ndarray, allowed: np.ndarray, what: str,

@@ -93,6 +93,7 @@ def not_verified(reason: str) -> "Skip":
 class ClauseViolation(AssertionError):
     """A property does not hold for the implementation; the message is the report the user reads."""
 
-    def __init__(self, clause_id: str, message: str) -> None:
+    def __init__(self, clause_id: str, message: str, fields: dict | None = None) -> None:
         super().__init__(message)
         self.clause_id = clause_id
+        self.fields = fields or {}   # the failure, structured (pe_properties.engine.failure_fields)

@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--report", metavar="FILE.json", help="write the JSON report")
     c.add_argument("--markdown", metavar="FILE.md", help="write the Markdown report")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress, only the verdict and failures")
+    c.add_argument("-v", "--verbose", action="store_true",
+                   help="also print every failing test whole (each dtype) the moment it ends")
     c.add_argument("--call-timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="the cap on the time limit of each call into the implementation: import, factory, "
                         "kernel (default 300, or $PE_CALL_TIMEOUT; 0: none); below it a first call may take 90 s "
@@ -247,7 +249,8 @@ def _check(args) -> int:
             "shrink_examples": args.shrink_examples, "shrink_seconds": args.shrink_seconds,
             "call_timeout": timeout, "memory_limit": memory, "time_budget": args.budget}
     started = time.time()
-    progress = Progress(sys.stdout, quiet=args.quiet, target=args.target, profile=args.profile)
+    progress = Progress(sys.stdout, quiet=args.quiet, target=args.target, profile=args.profile,
+                        verbose=args.verbose)
     written: list[str] = []
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -278,7 +281,7 @@ def _conclude(args, run, progress, started: float, timeout: float | None, memory
            "isolation": "subprocess (pe_spec.harness.runner under pe_spec.harness.supervisor)"}
     verdict = report.build(args.target, run.impl, [report.TestResult(**r) for r in run.results], env, started,
                            reproduce=_reproduce_command(args, env["seed"], timeout, memory),
-                           incident=run.incident.as_json() if run.incident else None,
+                           incident=run.incident.as_json() if run.incident else None, diagnosis=run.diagnosis,
                            output={cap.name: cap.as_json() for cap in (run.stdout, run.stderr)})
     if run.incident_text:
         print("pe-spec: " + run.incident_text.strip(), file=sys.stderr)

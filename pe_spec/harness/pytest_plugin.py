@@ -299,7 +299,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     env = rep.environment(state["profile"], settings.seed,
                           {**state["profile_settings"], **shrink_settings(settings),
                            **state["limits"], "isolation": "none (in-process pytest)"})
-    state["report"] = built = rep.build(state["target"], state["impl"], state["results"], env, state["started"])
+    from pe_properties.diagnosis import diagnose
+
+    diagnosis = diagnose(state["impl"], state["results"]) if state["results"] else []
+    state["report"] = built = rep.build(state["target"], state["impl"], state["results"], env, state["started"],
+                                        diagnosis=diagnosis)
     if session.config.getoption("--pe-report"):
         render.write_json(session.config.getoption("--pe-report"), built)
     if session.config.getoption("--pe-markdown"):

@@ -7,8 +7,11 @@ JSON schema (DESIGN.md): {"spec_version", "pe_spec_version", "implementation", "
 "clauses": [{"id", "level", "title", "status": "pass"|"fail"|"skip"|"error", "detail",
 "worst_ratio", "tests": [{"nodeid" (CHECK_ID[dtype]), "clause_id", "dtype", "status", "message",
 "worst_ratio", "worst_at", "examples", "unsupported_configs", "regimes" ({regime: examples}),
-"duration_s", "shrunk" (for a failure: whether its counterexample is fully shrunk), "notes"}]}],
-"regimes": [{"name", "status": "reached"|"not reached"|"not applicable", "reason", "tests",
+"duration_s", "shrunk" (for a failure: whether its counterexample is fully shrunk), "notes", "not_run",
+"failure" (for a failure: {"check_id", "dtype", "example", "what", "observed", "allowed", "ratio", "where",
+"position", "pair", "reproduce"}, the example shown, whose ratio is the test's worst_ratio)}]}],
+"diagnosis": [{"cause", "evidence", "source"}] (what is most likely wrong, pe_properties.diagnosis),
+"failure_order": the failing clause ids, most specific first, "regimes": [{"name", "status": "reached"|"not reached"|"not applicable", "reason", "tests",
 "examples"}]} (pe_spec.spec.regimes: the input regimes, which tests reached each). ``environment`` records the
 profile, the seed (null: the profile's fixed one), the shrink budget and the limits.
 ``incident`` (null unless the check process crashed or was killed) says what was running;
@@ -26,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pe_properties.diagnosis import ordered_failures
 from pe_properties.engine import TestResult
 from pe_properties.outcomes import NOT_APPLICABLE
 
@@ -110,7 +114,8 @@ def environment(profile: str, seed: Any, settings_used: dict) -> dict:
 
 
 def build(target: str, impl, results: list[TestResult], env: dict, started: float, *,
-          reproduce: str | None = None, incident: dict | None = None, output: dict | None = None) -> dict:
+          reproduce: str | None = None, incident: dict | None = None, output: dict | None = None,
+          diagnosis: list[dict] | None = None) -> dict:
     """The report. ``impl`` is the Implementation, or its {name, family, declared} as the check
     process sent it; an ``incident`` (the check process crashed or was killed) makes the verdict
     nonconformant whatever the clauses say."""
@@ -138,6 +143,8 @@ def build(target: str, impl, results: list[TestResult], env: dict, started: floa
         "output": output,
         "time_start": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(time.time() - started, 3),
+        "diagnosis": list(diagnosis or []),
+        "failure_order": ordered_failures(results, impl["family"]),
         "regimes": regimes_of(impl["family"], results, impl["declared"]),
         "clauses": [_clause_json(c) for c in per_clause],
     }

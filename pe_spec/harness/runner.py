@@ -66,9 +66,13 @@ def main(argv: list[str]) -> int:
         spec["profile"], settings.seed, {**profiles.PROFILES[spec["profile"]], **profiles.shrink_settings(settings)})})
     limits.send({"ev": "collected", "items": [{"nodeid": engine.test_id(c.check_id, dt), "clause_id": c.clause_id,
                                                "dtype": dt} for c, dt in tests]})
-    engine.run(impl, settings, spec.get("clauses", ()),
-               on_start=lambda tid, check, dtype: limits.send({"ev": "test", "nodeid": tid}),
-               on_result=lambda result: limits.send({"ev": "result", "result": asdict(result)}))
+    results = engine.run(impl, settings, spec.get("clauses", ()),
+                         on_start=lambda tid, check, dtype: limits.send({"ev": "test", "nodeid": tid}),
+                         on_result=lambda result: limits.send({"ev": "result", "result": asdict(result)}))
+    if any(r.status in ("fail", "error") for r in results):
+        from pe_properties.diagnosis import diagnose
+
+        limits.send({"ev": "diagnosis", "findings": diagnose(impl, results)})
     limits.send({"ev": "done"})
     # Leave now: threads the implementation started, or its atexit handlers, must not keep the
     # check process alive (the parent then removes whatever it left running).

@@ -130,6 +130,7 @@ class Run:
     items: list[dict] = field(default_factory=list)
     results: list[dict] = field(default_factory=list)
     done: dict | None = None
+    diagnosis: list[dict] = field(default_factory=list)
     incident: Incident | None = None
     incident_text: str | None = None   # an incident outside any test, in words
     returncode: int | None = None
@@ -274,6 +275,8 @@ class Supervisor:
             run.results.append(ev["result"])
             if ev["result"]["nodeid"] == run.running:
                 run.running = None
+        elif kind == "diagnosis":
+            run.diagnosis = ev["findings"]
         elif kind == "done":
             run.done = ev
         self.on_event(run, ev)
