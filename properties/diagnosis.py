@@ -54,7 +54,11 @@ def diagnose(impl: Implementation, results: list[TestResult]) -> list[dict]:
     failing = ordered_failures(results, impl.family)
     if not failing:
         return []
-    out = [{**f, "source": "probe"} for f in _probe(impl)]
+    if limits.hung:
+        return [{"cause": f"it hangs: {limits.hung}", "evidence": "the rest of the check was not run (the kernel had "
+                 "hung), so nothing else is known", "source": failing[0]}]
+    probed = _probe(impl)
+    out = [{**f, "source": "probe"} for f in probed or []]
     for cid in failing:
         if cid in SELF_EVIDENT:
             first = next(r for r in results if r.clause_id == cid and r.status in ("fail", "error"))
@@ -66,24 +70,30 @@ def diagnose(impl: Implementation, results: list[TestResult]) -> list[dict]:
                     "evidence": "every other clause holds", "source": failing[0]})
     if not out:
         first = failing[0]
-        out.append({"cause": "no probe names a cause: the kernel is right on the probe's inputs and wrong only in the "
-                             f"regime of its failing clauses; the most specific is {first}",
+        why = ("the probe finds it right on plain inputs (float32, positions up to its cache's end): it is wrong only "
+               "in the regime of its failing clauses" if probed is not None else
+               "the probe could not run it on plain inputs")
+        out.append({"cause": f"no single cause is read from its outputs; {why}; the most specific failing clause is "
+                             f"{first}",
                     "evidence": _what(next(r for r in results if r.clause_id == first and r.status in ("fail", "error"))),
                     "source": first})
     return out
 
 
-def _probe(impl: Implementation) -> list[dict]:
+def _probe(impl: Implementation) -> list[dict] | None:
+    """The family probe's findings, or None when there is none or it could not run."""
+    if limits.exhausted():   # it hung, or used up the memory or the time budget: no more calls
+        return None
     package = registry.family_of(impl).properties
     try:
         module = importlib.import_module(f"{package}.diagnosis")
     except ModuleNotFoundError:
-        return []
+        return None
     limits.reset()
     try:
         return module.diagnose(impl)
     except (limits.CallTimeout, limits.BudgetSpent):
-        return []
+        return None
 
 
 def _what(result: TestResult) -> str:

@@ -39,16 +39,17 @@ FREQUENCY_MATCH = 3e-5
 ANGLE_MATCH = 2e-3    # rad, per pair, for a position's rotation
 
 
-def diagnose(impl: Implementation) -> list[dict]:
+def diagnose(impl: Implementation) -> list[dict] | None:
     """Findings, each {"cause": what is wrong, "evidence": what the outputs show}; [] when the probe
-    finds the kernel right (its failures are then regime-specific) or cannot run it."""
+    finds the kernel right (its failures are then regime-specific); None when it cannot run it (a
+    half-precision-only kernel, a factory or call that raises on the probe's plain inputs)."""
     probe = _Probe.build(impl)
     if probe is None:
-        return []
+        return None
     try:
         return probe.findings()
     except _CannotProbe:
-        return []
+        return None
 
 
 class _CannotProbe(Exception):
