@@ -192,6 +192,19 @@ def _compiled(case: Case, args) -> object:
 
 
 @contextlib.contextmanager
+def fresh_compilations():
+    """Within it, impl.compile compiles afresh, as in a new process (a replayed example must not
+    reuse what an earlier example compiled)."""
+    torch._dynamo.reset()
+    _COMPILED.clear()
+    try:
+        yield
+    finally:
+        torch._dynamo.reset()
+        _COMPILED.clear()
+
+
+@contextlib.contextmanager
 def _every_call_compiled():
     """Dynamo runs a function uncompiled once it has recompiled it recompile_limit times, silently:
     make that an error (FailOnRecompileLimitHit), and do not guard on sizes that merely coincide."""

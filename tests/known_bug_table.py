@@ -223,7 +223,39 @@ def judge_in_process(family: str, module: str) -> dict[str, Any]:
             lines.append(f"  {cid} reports {c.status} (worst ratio {c.worst_ratio}) although its property holds for "
                          f"this kernel: {_first_line(c.detail)}\n    {_reproduce(c.tests)}")
     assert not lines, f"{family}/{module}: named clauses differ from the table\n" + "\n".join(lines)
+    replay_failures(family, module, by_id, skip=("impl.compile",))
     return by_id
+
+
+def replay_failures(family: str, module: str, by_id: dict, *, skip: tuple[str, ...] = ()) -> None:
+    """Every failure's printed example, replayed alone as `pe-spec repro` does (engine.run_check),
+    fails again with the same words and ratio: each repro the suite prints reproduces. impl.compile's
+    replays recompile (seconds each): tests/test_known_bugs.py replays them in the slower tier."""
+    import math
+
+    from pe_properties import engine, outcomes
+    from pe_properties.test_universal import fresh_compilations
+
+    impl = kernel(family, module)
+    for cid, c in by_id.items():
+        if cid in skip:
+            continue
+        for t in c.tests:
+            if t.status != "fail" or not t.failure:
+                continue
+            f = t.failure
+            with fresh_compilations():
+                try:
+                    engine.run_check(f["check_id"], impl, engine.Example(**{**f["example"],
+                                     "lead": tuple(f["example"]["lead"]), "positions": tuple(f["example"]["positions"])}))
+                except outcomes.ClauseViolation as e:
+                    again = e.fields
+                else:
+                    raise AssertionError(f"{family}/{module}: {t.nodeid}'s printed example holds when replayed: "
+                                         f"{f['reproduce']}")
+            assert again["what"] == f["what"], (t.nodeid, again["what"], f["what"])
+            if f["ratio"] is not None and math.isfinite(f["ratio"]):
+                assert math.isclose(again["ratio"], f["ratio"], rel_tol=1e-6), (t.nodeid, again["ratio"], f["ratio"])
 
 
 def run_check(kernel_path: Path, report: Path) -> subprocess.CompletedProcess:

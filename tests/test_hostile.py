@@ -98,7 +98,7 @@ def test_hostile_kernel_gets_a_clean_verdict(row: Row, tmp_path):
     for cid in row.clauses:
         args += ["--clause", cid]
     if not row.extra.get("flood"):
-        args.append("-q")
+        args += ["-q", "--verbose"]   # each failure whole as it is recorded, and no progress lines
     started = time.monotonic()
     proc = run_cli(*args, timeout=row.within_s + 60)
     elapsed = time.monotonic() - started

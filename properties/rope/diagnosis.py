@@ -26,6 +26,7 @@ from pe_spec.families.rope.contract import Config, rotary_dims_for
 from pe_spec.spec.contract import Implementation
 
 from .. import limits
+from ..tensors import unreadable_tensor
 
 # Positions every probe call visits: 1, 2 and 129 give the frequencies (129 - 1 = 128 steps, all
 # exact in bf16, so a rounding of positions cannot fake a frequency); the rest are where position
@@ -98,7 +99,7 @@ class _Probe:
             raise
         except BaseException:
             raise _CannotProbe() from None
-        if not isinstance(y, torch.Tensor) or tuple(y.shape) != tuple(x.shape):
+        if not isinstance(y, torch.Tensor) or tuple(y.shape) != tuple(x.shape) or unreadable_tensor(y):
             raise _CannotProbe()
         out = y.detach().to("cpu", torch.float64).numpy()[0]      # [j (input e_j), seq, channel]
         if not np.isfinite(out).all():

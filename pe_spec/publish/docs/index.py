@@ -133,8 +133,9 @@ def _running() -> list[str]:
     out = ["## Running the check", "", "```bash"]
     out += [(c.ljust(width) + f"# {why}") if why else c for c, why in commands]
     out += ["```", "",
-            f"Exit status: {cli.EXIT_OK} conformant, {cli.EXIT_NONCONFORMANT} nonconformant, "
-            f"{cli.EXIT_USAGE} usage or loading error. `pe-spec check` options:", ""]
+            f"Exit status: {cli.EXIT_OK} conformant, {cli.EXIT_NONCONFORMANT} nonconformant or incomplete (the "
+            f"time budget ran out before every clause was verified), {cli.EXIT_USAGE} usage or loading error. "
+            "`pe-spec check` options:", ""]
     out += md.table(["option", "meaning"], _check_options()) + ["", "pytest plugin options:", ""]
     out += md.table(["option", "meaning"], _plugin_options())
     out += ["", f"Hypothesis profiles (`{profiles.__name__}.PROFILES`):", ""]
