@@ -85,3 +85,19 @@ def test_every_row_agrees_with_the_full_matrix(family: str, module: str) -> None
     report = {"clauses": [{"id": cid, **c, "tests": []} for cid, c in row["clauses"].items()],
               "environment": {"devices": row["devices"]}}
     T.judge_report(family, module, report, returncode=None)
+
+
+@pytest.mark.slow_tier
+@pytest.mark.parametrize("family,module", full_check_rows(), ids=[f"{f}/{m}" for f, m in full_check_rows()])
+def test_compiled_failures_replay_in_a_fresh_compilation(family: str, module: str) -> None:
+    """impl.compile's printed examples reproduce when compiled afresh, as `pe-spec repro` compiles them
+    in a new process (the in-process judge replays every other clause's failures of every row)."""
+    from pe_properties import engine, outcomes
+
+    from pe_spec.harness.profiles import run_settings
+
+    assert "impl.compile" in T.table(family)[module].fails
+    outcomes.TARGET = f"{T.kernel_file(family, module)}:kernel"
+    by_id = T.statuses_of(engine.run(T.kernel(family, module), run_settings("ci"), ["impl.compile"]))
+    assert by_id["impl.compile"].status == "fail"
+    T.replay_failures(family, module, by_id)

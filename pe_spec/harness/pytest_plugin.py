@@ -284,6 +284,7 @@ class _XdistController:
         self.state["results"].sort(key=lambda r: (rank.get(r.clause_id, len(rank)), where(r), r.nodeid))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = active(session.config)
     if state is None or _is_xdist_worker(session.config):   # an xdist worker: the controller reports
@@ -308,3 +309,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         render.write_json(session.config.getoption("--pe-report"), built)
     if session.config.getoption("--pe-markdown"):
         render.write_atomic(session.config.getoption("--pe-markdown"), render.to_markdown(built))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """After pytest's own summary: the diagnosis (what is most likely wrong), as `pe-spec check` opens
+    its verdict with it."""
+    state = active(config)
+    if state is None or "report" not in state:
+        return
+    from pe_spec.harness.render import diagnosis_lines, verdict_line
+
+    lines = diagnosis_lines(state["report"])
+    if lines:
+        terminalreporter.section("pe-spec diagnosis")
+        for line in lines:
+            terminalreporter.write_line(line)
+    terminalreporter.write_line(verdict_line(state["report"]))
