@@ -56,6 +56,8 @@ def _pages() -> list[str]:
             "findings per library: " + ", ".join(f"[{name}](findings/{name}.md)" for name in ADAPTERS) + ".",
             "- [Known-bug matrix](known-bugs-matrix.md): every known-buggy kernel of every family against every "
             f"clause, each row a full check (`python {KNOWN_BUG_MATRIX}`).",
+            "- [Verdicts](verdicts.md): what a failing check prints (the diagnosis first, then one block per "
+            "failing clause), before and after issue 11, on one kernel.",
             "- [Adding a family](adding-a-family.md): what a new encoding family consists of and where each part goes.",
             "- [Performance](performance.md): how long a check takes and where the time goes, with the commands.",
             "", "Regenerate with `python -m pe_spec.publish.docs`; `python -m pe_spec.publish.docs --check` (and "
